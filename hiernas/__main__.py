@@ -1,0 +1,5 @@
+import sys
+
+from hiernas.cli import main
+
+sys.exit(main())

@@ -1,0 +1,127 @@
+"""The ``hiernas`` command line: every command's options in one place.
+
+Each command body imports its implementation when it runs, so ``hiernas --help`` and light commands
+do not pay for importing torch. Exit codes: 0 success, 2 bad input (one line on stderr naming what is
+wrong), 1 an internal failure (with its traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from hiernas.errors import InputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_existing_path = click.Path(path_type=Path)
+_set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set search.population=50 (repeatable).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="hiernas")
+def cli() -> None:
+    """Neural architecture search with hierarchical representations (Liu et al., ICLR 2018)."""
+
+
+@cli.command()
+@click.argument("config")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random mutations.")
+@click.option(
+    "--mutations",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random mutations after the identity chains [default: the config's init_mutations].",
+)
+@click.option(
+    "-o", "--output", type=_existing_path, default=None, help="Write here (.json/.yaml) instead of stdout."
+)
+@_set_option
+def sample(
+    config: str, seed: int, mutations: int | None, output: Path | None, overrides: Sequence[str]
+) -> None:
+    """A random genotype, as the search initialises them. CONFIG: a config file or a preset
+    (hierarchical/paper, flat, nb201)."""
+    from hiernas.commands.sample import run_sample
+
+    run_sample(config, seed=seed, mutations=mutations, output=output, overrides=overrides)
+
+
+@cli.command()
+@click.argument("genotype", type=_existing_path)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: key, params, flops, edges.")
+@click.option(
+    "--config", default=None, help="Config whose search template to measure [default: the paper's]."
+)
+@_set_option
+def describe(genotype: Path, as_json: bool, config: str | None, overrides: Sequence[str]) -> None:
+    """Canonical key, live edges per level, parameters and FLOPs per image of the search network."""
+    from hiernas.commands.describe import run_describe
+
+    run_describe(genotype, as_json=as_json, config=config, overrides=overrides)
+
+
+@cli.command()
+@click.argument("genotype", type=_existing_path)
+@click.option(
+    "-o",
+    "--output",
+    type=_existing_path,
+    default=None,
+    help="Drawing to write: .svg, .png or .dot [default: GENOTYPE with .svg].",
+)
+def show(genotype: Path, output: Path | None) -> None:
+    """Draw every motif of every level, and the cell flattened down to primitives."""
+    from hiernas.commands.show import run_show
+
+    run_show(genotype, output)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn every way it can end into an exit code."""
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="hiernas", standalone_mode=False
+        )
+    except click.exceptions.Abort:
+        click.echo("hiernas: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as error:
+        click.echo(f"hiernas: error: {error.format_message()}", err=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        click.echo("hiernas: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if is_bad_input(error):
+            click.echo(f"hiernas: error: {one_line(error)}", err=True)
+            return EXIT_BAD_INPUT
+        traceback.print_exc()
+        click.echo(f"hiernas: internal error: {one_line(error)}", err=True)
+        return EXIT_INTERNAL
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def is_bad_input(error: BaseException) -> bool:
+    from motifs import GenotypeError, SpaceError
+
+    return isinstance(error, InputError | GenotypeError | SpaceError)
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,392 @@
+"""Run configuration: YAML → validated, typed, immutable objects.
+
+A config file (or a preset name) plus ``--set KEY=VALUE`` overrides is merged into one mapping and
+validated once; every error is one line naming the key, the allowed values and what was given. The
+resolved configuration (every default spelled out) is what a run directory records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hiernas.errors import InputError
+from motifs.space import PAPER_PRIMITIVES, PRESETS, Space, SpaceError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(InputError):
+    """A configuration that cannot be used as it is."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LevelConfig(_Section):
+    motifs: int = Field(ge=1)
+    nodes: int = Field(ge=2)
+
+
+class SpaceConfig(_Section):
+    """The genotype space. ``preset`` fills ``primitives`` and ``levels`` (explicit keys win)."""
+
+    primitives: tuple[str, ...] = PAPER_PRIMITIVES
+    # Level 2 upward; the last level holds the cell and must have 1 motif.
+    levels: tuple[LevelConfig, ...] = (LevelConfig(motifs=6, nodes=4), LevelConfig(motifs=1, nodes=5))
+    # Random mutations applied to the identity chains to diversify each initial individual (paper: 1000).
+    init_mutations: int = Field(default=1000, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "preset" in data:
+            data = dict(data)
+            name = data.pop("preset")
+            if name not in PRESETS:
+                raise ValueError(f"unknown preset {name!r} (allowed: {', '.join(sorted(PRESETS))})")
+            space = PRESETS[name]
+            data.setdefault("primitives", space.primitives)
+            data.setdefault(
+                "levels", [{"motifs": m, "nodes": n} for m, n in zip(space.motifs, space.nodes, strict=True)]
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _check_space(self) -> Self:
+        self.to_space()
+        return self
+
+    def to_space(self) -> Space:
+        try:
+            return Space(
+                tuple(self.primitives),
+                tuple(lv.motifs for lv in self.levels),
+                tuple(lv.nodes for lv in self.levels),
+            )
+        except SpaceError as error:
+            raise ValueError(str(error).removeprefix("space.")) from None
+
+
+class NetworkConfig(_Section):
+    """The network template a cell is placed in (DESIGN.md, "Networks"). The paper searches with
+    C0 = 16, N = 1 and trains the final network with C0 = 64, N = 2."""
+
+    channels: int = Field(default=16, ge=1)
+    cells_per_stage: int = Field(default=1, ge=1)
+    stages: int = Field(default=3, ge=1)
+    merge: Literal["concat", "sum"] = "concat"
+
+
+class DataConfig(_Section):
+    dataset: Literal["digits", "cifar10", "folder"] = "digits"
+    # cifar10: the python tarball, its extracted folder, or a folder/tarball of train/<class>/*
+    # images; downloaded (with checksum) into cache_dir when not given. folder: required.
+    path: str | None = None
+    # Where decoded data sets are cached as uint8 arrays; default $HIERNAS_CACHE or ~/.cache/hiernas.
+    cache_dir: str | None = None
+    # Held out of the training set for the fitness: a count of images, or a fraction below 1.
+    # The paper: 10,000 of CIFAR-10's 50,000.
+    validation: float = Field(default=0.2, gt=0)
+    # Random crop (4-pixel padding on 32×32 images) and horizontal flip while training.
+    augment: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.dataset == "folder" and not self.path:
+            raise ValueError(
+                "dataset 'folder' needs data.path (a folder or .tar.gz of train/<class>/* "
+                "and test/<class>/* images)"
+            )
+        if self.validation >= 1 and self.validation != int(self.validation):
+            raise ValueError(f"validation: a count must be a whole number, got {self.validation}")
+        return self
+
+
+class TrainingSettings(_Section):
+    """SGD training as in the paper's search (section 4.1): 5000 steps of batch 256, momentum 0.9,
+    learning rate 0.1 divided by 10 after 4000 steps, weight decay 3e-4."""
+
+    steps: int = Field(default=5000, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    lr: float = Field(default=0.1, gt=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(default=3e-4, ge=0)
+    schedule: Literal["step", "cosine", "constant"] = "step"
+    # For the step schedule: the steps after which the learning rate is multiplied by lr_drop_factor.
+    lr_drop_at: tuple[int, ...] = (4000,)
+    lr_drop_factor: float = Field(default=0.1, gt=0, le=1)
+    warmup_steps: int = Field(default=0, ge=0)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    eval_batch_size: int = Field(default=1024, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # auto: bf16 autocast on CUDA, fp32 on CPU.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # torch.compile the network (per genotype, in its worker); off until measured to pay off.
+    compile: bool = False
+
+
+class TrainEvaluatorConfig(TrainingSettings):
+    kind: Literal["train"] = "train"
+
+
+class TableEvaluatorConfig(_Section):
+    """Look fitness up in a tabular benchmark (NAS-Bench-201 CSV) instead of training."""
+
+    kind: Literal["table"]
+    table: str | None = None
+    fitness: str = "cifar10-val-12ep"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not self.table:
+            raise ValueError(
+                "table: the table evaluator needs a CSV path "
+                "(for example --set evaluator.table=../shared/data/nb201-12epoch.csv)"
+            )
+        return self
+
+
+EvaluatorConfig = Annotated[
+    Union[TrainEvaluatorConfig, TableEvaluatorConfig],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+
+
+class RLConfig(_Section):
+    """The controller of Zoph & Le 2017: a 2-layer LSTM of 35 units, Adam at 6e-4, REINFORCE with an
+    exponential-moving-average baseline."""
+
+    hidden: int = Field(default=35, ge=1)
+    layers: int = Field(default=2, ge=1)
+    lr: float = Field(default=6e-4, gt=0)
+    baseline_decay: float = Field(default=0.95, ge=0, lt=1)
+    entropy: float = Field(default=0.0, ge=0)
+    # Update the controller after every this many finished evaluations (never waits for a batch).
+    update_every: int = Field(default=5, ge=1)
+    init_range: float = Field(default=0.08, gt=0)
+
+
+class SearchConfig(_Section):
+    strategy: Literal["evolution", "random", "rl"] = "evolution"
+    # Initial population size P (the paper: 200).
+    population: int = Field(default=200, ge=1)
+    # Tournament size as a fraction of the current population (the paper: 5%), at least 2.
+    tournament: float = Field(default=0.05, gt=0, le=1)
+    # Regularised evolution (Real et al. 2019): drop the oldest member beyond P.
+    aging: bool = False
+    # A proposal whose architecture was already evaluated: reuse its result, resample, or evaluate.
+    dedup: Literal["reuse", "resample", "off"] = "reuse"
+    rl: RLConfig = RLConfig()
+
+
+class ExecutorConfig(_Section):
+    kind: Literal["inline", "local", "ray"] = "local"
+    workers: int = Field(default=1, ge=1)
+    # Several small networks share one GPU well; each worker still sees exactly one GPU.
+    workers_per_gpu: int = Field(default=1, ge=1)
+    # Seconds one evaluation may take before its worker is stopped and it is recorded as failed.
+    timeout: float | None = Field(default=None, gt=0)
+    # ray: the cluster to join; None uses RAY_ADDRESS or starts a local instance.
+    ray_address: str | None = None
+
+
+class FinalConfig(TrainingSettings):
+    """``hiernas train``: the evaluation template and its longer schedule."""
+
+    channels: int = Field(default=64, ge=1)
+    cells_per_stage: int = Field(default=2, ge=1)
+    steps: int = Field(default=80000, ge=1)
+    schedule: Literal["step", "cosine", "constant"] = "cosine"
+
+
+class RunConfig(_Section):
+    seed: int = 0
+    # Finished evaluations (done or failed) a search runs for; cache hits are free.
+    budget: int = Field(default=100, ge=1)
+    space: SpaceConfig = SpaceConfig()
+    network: NetworkConfig = NetworkConfig()
+    data: DataConfig = DataConfig()
+    evaluator: EvaluatorConfig = TrainEvaluatorConfig()
+    search: SearchConfig = SearchConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    final: FinalConfig = FinalConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_evaluator_kind(cls, data: Any) -> Any:
+        # The union is told apart by 'kind'; an evaluator section without one means training.
+        evaluator = data.get("evaluator") if isinstance(data, Mapping) else None
+        if isinstance(evaluator, Mapping) and "kind" not in evaluator:
+            data = {**data, "evaluator": {**evaluator, "kind": "train"}}
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# Keys that may change when a run is resumed: they decide how much and where, not what is computed.
+RESUMABLE_KEYS = ("budget", "executor")
+
+
+def load_config(source: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """A YAML file, the name of a file in ``configs/`` (``cifar``, ``digits``...), or a space preset
+    (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides."""
+    if isinstance(source, str) and source in PRESETS and not Path(source).exists():
+        data: dict[str, Any] = {"space": {"preset": source}}
+    else:
+        data = _read_yaml(_resolve_source(source))
+    for override in overrides:
+        _apply_override(data, override)
+    return config_from_dict(data)
+
+
+def config_from_dict(data: Any) -> RunConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config: expected a mapping of sections, got {type(data).__name__}")
+    _check_keys(data, RunConfig, "")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error)) from None
+
+
+def config_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Dotted keys whose values differ, ignoring ``RESUMABLE_KEYS``."""
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    return sorted(
+        key
+        for key in set(flat_old) | set(flat_new)
+        if key.split(".")[0] not in RESUMABLE_KEYS
+        and flat_old.get(key, "<unset>") != flat_new.get(key, "<unset>")
+    )
+
+
+def _resolve_source(source: str | Path) -> Path:
+    path = Path(source)
+    if path.exists():
+        return path
+    candidate = CONFIG_DIR / f"{source}.yaml"
+    if not path.suffix and candidate.exists():
+        return candidate
+    bundled = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
+    raise ConfigError(
+        f"{source}: no such config file, bundled config or preset "
+        f"(bundled: {', '.join(bundled) or 'none'}; presets: {', '.join(sorted(PRESETS))})"
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(
+            f"{path}: not valid YAML{where}: {getattr(error, 'problem', None) or error}"
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {override!r}: expected KEY=VALUE, for example --set search.population=50")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    parts = key.strip().split(".")
+    target = data
+    for depth, part in enumerate(parts[:-1]):
+        child = target.get(part)
+        if child is None:
+            child = target[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: depth + 1])} is not a section")
+        target = child
+    target[parts[-1]] = value
+
+
+def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str) -> None:
+    """Unknown keys, named with the keys that are allowed (pydantic would only say "extra")."""
+    allowed = set(model.model_fields)
+    if model is SpaceConfig:
+        allowed.add("preset")
+    for key, value in data.items():
+        where = f"{prefix}{key}"
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key (allowed: {', '.join(sorted(allowed))})")
+        if isinstance(value, Mapping):
+            section = (
+                _section_type(model.model_fields[key].annotation, value)
+                if key in model.model_fields
+                else None
+            )
+            if section is not None:
+                _check_keys(value, section, f"{where}.")
+
+
+def _section_type(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is Annotated:
+        return _section_type(get_args(annotation)[0], value)
+    members = [m for m in get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    for member in members:  # a discriminated union: pick the member the 'kind' names
+        kind = member.model_fields.get("kind")
+        if kind is not None and value.get("kind", kind.default) in get_args(kind.annotation):
+            return member
+    return None
+
+
+_UNION_TAGS = {"train", "table"}
+# A validator's message that starts with a key ("table: ...") names a key inside the section.
+_KEYED_MESSAGE = re.compile(r"^[A-Za-z_][A-Za-z_0-9.\[\]]*: ")
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"] if part not in _UNION_TAGS)
+    message = first["msg"].removeprefix("Value error, ")
+    given = first.get("input")
+    if first["type"] == "missing":
+        return f"{loc}: required key is missing"
+    if first["type"] == "union_tag_invalid":
+        return f"{loc}.kind: input should be {first['ctx']['expected_tags']}, got {first['ctx']['tag']!r}"
+    if first["type"].startswith(("value_error", "assertion_error")):
+        if loc and _KEYED_MESSAGE.match(message):
+            return f"{loc}.{message}"
+        return f"{loc}: {message}" if loc else message
+    if isinstance(given, Mapping):
+        return f"{loc}: {message}"
+    return f"{loc}: {message[:1].lower()}{message[1:]}, got {given!r}"
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}
