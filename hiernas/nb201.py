@@ -24,7 +24,9 @@ space outside the table's space is a configuration mistake, not a bad architectu
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from functools import cache
 
 from hiernas.errors import InputError
 from motifs.genotype import Genotype, Motif
@@ -152,6 +154,18 @@ def parse_arch(arch: str) -> tuple[tuple[str, ...], ...]:
             row.append(op)
         ops.append(tuple(row))
     return tuple(ops)
+
+
+@cache
+def all_archs() -> frozenset[str]:
+    """Every well-formed NB201 string: 5 operations on each of the 6 edges, 15,625 in all.
+
+    Membership here is the fast equivalent of ``parse_arch`` succeeding (built on first use).
+    """
+    # "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|": the slots in the order the string lists the edges.
+    template = "+".join("|" + "|".join(f"{{}}~{i}" for i in range(j)) + "|" for j in range(1, NODES))
+    edges = NODES * (NODES - 1) // 2
+    return frozenset(template.format(*ops) for ops in itertools.product((NONE, *FROM_NB201), repeat=edges))
 
 
 def arch_to_genotype(arch: str, primitives: Sequence[str] = SPACE.primitives) -> Genotype:
