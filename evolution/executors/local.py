@@ -1,0 +1,224 @@
+"""The local executor: evaluations run in spawned worker processes on this machine.
+
+Each worker is pinned to one GPU (several workers may share one: ``workers_per_gpu``), or runs on
+the CPU when there is none. A worker that dies (killed, segfault, out of host memory) is replaced
+and its evaluation handed back to the driver as lost, to be run again; one that outlives the
+per-evaluation timeout is killed and its evaluation recorded as failed.
+
+Spawned, not forked: a forked child inherits the parent's CUDA and OpenMP state, which is unsafe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from evolution.evaluation import EvalResult, Evaluator
+from evolution.executors.base import Completion, Task, run_task
+
+# A worker that dies this many times in a row before finishing anything points at a broken
+# setup (an evaluator that cannot be unpickled, a missing library), not at one bad genotype.
+MAX_FAILED_STARTS = 3
+
+
+class ExecutorError(RuntimeError):
+    """The executor cannot run evaluations at all."""
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [entry.strip() for entry in listed.split(",") if entry.strip() and entry.strip() != "-1"]
+    import torch  # counts devices through NVML without creating a CUDA context in the driver
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def _die_with_driver(driver_pid: int) -> None:
+    """On Linux, have the kernel kill this worker when the driver dies: a search killed with
+    SIGKILL must not leave orphans training on its GPUs."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != driver_pid:  # the driver died before the line above took effect
+        os._exit(1)
+
+
+def _worker_main(
+    connection: Connection, evaluator: Evaluator, name: str, gpu: str | None, threads: int, driver_pid: int
+) -> None:
+    _die_with_driver(driver_pid)
+    # Pinning happens before anything touches CUDA: torch reads this at CUDA initialisation.
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpu if gpu is not None else ""
+    # Ctrl-C is the driver's to handle: it stops the workers itself and keeps the journal consistent.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    # Workers share the machine's cores: without this each would start one thread per core.
+    torch.set_num_threads(threads)
+    device = "cuda" if gpu is not None else "cpu"
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        started = time.time()
+        result = run_task(evaluator, task, device, name)
+        connection.send((task.evaluation_id, result.to_dict(), started, time.time()))
+
+
+@dataclass
+class _Worker:
+    name: str
+    gpu: str | None
+    process: BaseProcess
+    connection: Connection
+    task: Task | None = None
+    started: float = 0.0
+    finished_any: bool = field(default=False)
+
+
+class LocalExecutor:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        *,
+        workers: int = 1,
+        workers_per_gpu: int = 1,
+        timeout: float | None = None,
+        gpus: list[str] | None = None,
+    ) -> None:
+        self.evaluator, self.timeout = evaluator, timeout
+        self.capacity = workers
+        self._gpus = visible_gpus() if gpus is None else gpus
+        self._workers_per_gpu = workers_per_gpu
+        self._threads = max(1, (os.cpu_count() or 1) // workers) if not self._gpus else 2
+        self._context = mp.get_context("spawn")
+        self._failed_starts = 0
+        self._workers = [self._spawn(i) for i in range(workers)]
+
+    def _spawn(self, index: int) -> _Worker:
+        gpu = self._gpus[(index // self._workers_per_gpu) % len(self._gpus)] if self._gpus else None
+        name = f"worker-{index}" + (f"@gpu{gpu}" if gpu is not None else "@cpu")
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=_worker_main,
+            args=(child, self.evaluator, name, gpu, self._threads, os.getpid()),
+            name=f"hiernas-{name}",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        return _Worker(name, gpu, process, parent)
+
+    def submit(self, task: Task) -> str:
+        worker = next((w for w in self._workers if w.task is None), None)
+        if worker is None:
+            raise ExecutorError("submit() with every worker busy")
+        worker.task, worker.started = task, time.time()
+        # A dead worker cannot take the task; wait() then sees its sentinel and reports it lost.
+        with contextlib.suppress(BrokenPipeError, OSError):
+            worker.connection.send(task)
+        return worker.name
+
+    def wait(self, timeout: float | None = None) -> list[Completion]:
+        deadline = None if timeout is None else time.time() + timeout
+        busy = [w for w in self._workers if w.task is not None]
+        if self.timeout is not None and busy:
+            first_expiry = min(w.started for w in busy) + self.timeout
+            deadline = first_expiry if deadline is None else min(deadline, first_expiry)
+        waits = [w.connection for w in busy] + [w.process.sentinel for w in self._workers]
+        ready = set(wait(waits, None if deadline is None else max(0.0, deadline - time.time())))
+        done: list[Completion] = []
+        for index, worker in enumerate(self._workers):
+            if worker.task is not None and worker.connection in ready:
+                completion = self._receive(worker)
+                if completion is not None:
+                    done.append(completion)
+                    continue
+            if worker.process.sentinel in ready or not worker.process.is_alive():
+                done.extend(self._replace(index, lost=True))
+            elif (
+                worker.task is not None
+                and self.timeout is not None
+                and time.time() - worker.started > self.timeout
+            ):
+                done.extend(self._replace(index, lost=False))
+        return done
+
+    def _receive(self, worker: _Worker) -> Completion | None:
+        try:
+            evaluation_id, result, started, ended = worker.connection.recv()
+        except (EOFError, OSError):
+            return None  # died while sending: the sentinel path reports it
+        worker.task, worker.finished_any = None, True
+        self._failed_starts = 0
+        return Completion(evaluation_id, EvalResult.from_dict(result), worker.name, started, ended)
+
+    def _replace(self, index: int, *, lost: bool) -> list[Completion]:
+        """Stop worker ``index`` (dead, or past the timeout), start a fresh one, and report its task."""
+        worker = self._workers[index]
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        worker.connection.close()
+        code = worker.process.exitcode
+        if not worker.finished_any and lost:
+            self._failed_starts += 1
+            if self._failed_starts >= MAX_FAILED_STARTS:
+                raise ExecutorError(
+                    f"worker processes keep dying before finishing any evaluation "
+                    f"(last exit code {code}); run with executor.kind=inline to see why"
+                )
+        self._workers[index] = self._spawn(index)
+        if worker.task is None:
+            return []
+        now = time.time()
+        if lost:
+            reason = f"worker process died ({_exit_reason(code)}) during the evaluation"
+        else:
+            reason = f"timeout: the evaluation ran longer than {self.timeout:g} s and its worker was stopped"
+        return [
+            Completion(
+                worker.task.evaluation_id,
+                EvalResult.failed(reason),
+                worker.name,
+                worker.started,
+                now,
+                lost=lost,
+            )
+        ]
+
+    def close(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                worker.connection.send(None)
+        end = time.time() + 2
+        for worker in self._workers:
+            worker.process.join(max(0.0, end - time.time()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(5)
+            worker.connection.close()
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -1,0 +1,148 @@
+"""The Ray executor: evaluations run in Ray actors, on one machine or a whole cluster.
+
+It joins an existing cluster (``address``, else the ``RAY_ADDRESS`` environment variable) or starts
+a local instance. Each actor holds one evaluator and asks for a fraction 1/``workers_per_gpu`` of a
+GPU when the cluster has GPUs, so several small networks share a device; Ray pins each actor with
+CUDA_VISIBLE_DEVICES. An actor that dies (its node lost, its process killed) is replaced and its
+evaluation handed back to the driver as lost, to be run again; one that outlives the timeout is
+killed and its evaluation recorded as failed.
+
+Install with ``pip install 'hiernas[ray]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from evolution.evaluation import EvalResult, Evaluator
+from evolution.executors.base import Completion, Task, run_task
+from evolution.executors.local import ExecutorError
+
+
+class _EvaluationActor:
+    """Runs in its own Ray worker process; the evaluator loads its data there once."""
+
+    def __init__(self, evaluator: Evaluator, name: str, uses_gpu: bool) -> None:
+        self.evaluator, self.name = evaluator, name
+        self.device = "cuda" if uses_gpu else "cpu"
+
+    def run(self, task: Task) -> tuple[int, dict[str, Any], float, float]:
+        started = time.time()
+        result = run_task(self.evaluator, task, self.device, self.name)
+        return task.evaluation_id, result.to_dict(), started, time.time()
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+@dataclass
+class _Slot:
+    name: str
+    actor: Any
+    task: Task | None = None
+    ref: Any = None
+    started: float = 0.0
+
+
+class RayExecutor:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        *,
+        workers: int = 1,
+        workers_per_gpu: int = 1,
+        timeout: float | None = None,
+        address: str | None = None,
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError("executor.kind=ray needs Ray: pip install 'hiernas[ray]'") from None
+        self._ray = ray
+        self.capacity, self.timeout = workers, timeout
+        self._started_ray = not ray.is_initialized()
+        if self._started_ray:
+            address = address or os.environ.get("RAY_ADDRESS") or None
+            # log_to_driver off: the evaluators' output would interleave with the progress display.
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        gpus = ray.cluster_resources().get("GPU", 0)
+        self._gpu_share = 1.0 / workers_per_gpu if gpus else 0.0
+        self._actor_class = ray.remote(num_cpus=1, num_gpus=self._gpu_share, max_restarts=0)(_EvaluationActor)
+        self._evaluator = ray.put(evaluator)
+        self._spawned = 0
+        self._slots = [self._new_slot() for _ in range(workers)]
+
+    def _new_slot(self) -> _Slot:
+        name = f"ray-actor-{self._spawned}" + ("@gpu" if self._gpu_share else "@cpu")
+        self._spawned += 1
+        return _Slot(name, self._actor_class.remote(self._evaluator, name, bool(self._gpu_share)))
+
+    def submit(self, task: Task) -> str:
+        slot = next((s for s in self._slots if s.task is None), None)
+        if slot is None:
+            raise ExecutorError("submit() with every actor busy")
+        slot.task, slot.started, slot.ref = task, time.time(), slot.actor.run.remote(task)
+        return slot.name
+
+    def wait(self, timeout: float | None = None) -> list[Completion]:
+        busy = [s for s in self._slots if s.task is not None]
+        if not busy:
+            return []
+        limit = timeout
+        if self.timeout is not None:
+            until_expiry = max(0.0, min(s.started for s in busy) + self.timeout - time.time())
+            limit = until_expiry if limit is None else min(limit, until_expiry)
+        ready, _ = self._ray.wait([s.ref for s in busy], num_returns=1, timeout=limit)
+        ready_ids = {id(ref) for ref in ready}
+        done: list[Completion] = []
+        for index, slot in enumerate(self._slots):
+            if slot.task is None:
+                continue
+            if id(slot.ref) in ready_ids:
+                done.append(self._collect(index))
+            elif self.timeout is not None and time.time() - slot.started > self.timeout:
+                done.append(
+                    self._replace(
+                        index,
+                        EvalResult.failed(
+                            f"timeout: the evaluation ran longer than {self.timeout:g} s and its actor was stopped"
+                        ),
+                        lost=False,
+                    )
+                )
+        return done
+
+    def _collect(self, index: int) -> Completion:
+        slot = self._slots[index]
+        try:
+            evaluation_id, result, started, ended = self._ray.get(slot.ref)
+        except self._ray.exceptions.RayError as error:
+            # The evaluator's own exceptions are results already (run_task); a Ray error means the
+            # actor or its node went away, so the evaluation is lost and may run again.
+            reason = " ".join(str(error).split())[:300]
+            return self._replace(
+                index, EvalResult.failed(f"Ray actor lost during the evaluation: {reason}"), lost=True
+            )
+        slot.task, slot.ref = None, None
+        return Completion(evaluation_id, EvalResult.from_dict(result), slot.name, started, ended)
+
+    def _replace(self, index: int, result: EvalResult, *, lost: bool) -> Completion:
+        slot = self._slots[index]
+        self._ray.kill(slot.actor, no_restart=True)
+        self._slots[index] = self._new_slot()
+        assert slot.task is not None
+        return Completion(slot.task.evaluation_id, result, slot.name, slot.started, time.time(), lost=lost)
+
+    def actor_pids(self) -> list[int]:
+        """The process ids of the live actors (tests kill one to check recovery)."""
+        return self._ray.get([s.actor.pid.remote() for s in self._slots])
+
+    def close(self) -> None:
+        for slot in self._slots:
+            self._ray.kill(slot.actor, no_restart=True)
+        self._slots = []
+        if self._started_ray:
+            self._ray.shutdown()
