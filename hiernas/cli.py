@@ -87,6 +87,60 @@ def show(genotype: Path, output: Path | None) -> None:
     run_show(genotype, output)
 
 
+@cli.command()
+@click.argument("config")
+@click.option(
+    "--run-dir",
+    type=_existing_path,
+    default=None,
+    help="Run directory; an existing run is resumed [default: runs/<config>-<strategy>-s<seed>-<time>].",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["evolution", "random", "rl"]),
+    default=None,
+    help="Search strategy [default: the config's search.strategy].",
+)
+@click.option("--budget", type=click.IntRange(min=1), default=None, help="Finished evaluations to run for.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Evaluations in flight at once.")
+@click.option("--seed", type=int, default=None, help="Run seed [default: the config's seed].")
+@_set_option
+def evolve(
+    config: str,
+    run_dir: Path | None,
+    strategy: str | None,
+    budget: int | None,
+    workers: int | None,
+    seed: int | None,
+    overrides: Sequence[str],
+) -> None:
+    """Search for an architecture (or resume a search). CONFIG: a YAML file or a bundled config
+    name (digits, cifar, flat, nb201)."""
+    from hiernas.commands.evolve import run_evolve
+
+    flags = {"search.strategy": strategy, "budget": budget, "executor.workers": workers, "seed": seed}
+    extra = [f"{key}={value}" for key, value in flags.items() if value is not None]
+    run_evolve(config, run_dir=run_dir, overrides=[*overrides, *extra])
+
+
+@cli.command()
+@click.argument("run_dir", type=_existing_path)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object (done, failed, cached, pending, budget, best...).",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=5, show_default=True, help="How many of the best to list."
+)
+def status(run_dir: Path, as_json: bool, top: int) -> None:
+    """Counts and the best results of a run (safe while the run is writing)."""
+    from hiernas.commands.status import run_status
+
+    run_status(run_dir, as_json=as_json, top=top)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every way it can end into an exit code."""
     try:
@@ -113,9 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def is_bad_input(error: BaseException) -> bool:
+    from evolution.journal import JournalError
     from motifs import GenotypeError, SpaceError
 
-    return isinstance(error, InputError | GenotypeError | SpaceError)
+    return isinstance(error, InputError | GenotypeError | SpaceError | JournalError)
 
 
 def one_line(error: BaseException) -> str:

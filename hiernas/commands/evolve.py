@@ -1,0 +1,79 @@
+"""``hiernas evolve``: run (or resume) a search and keep its run directory up to date."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from evolution.driver import Driver, RunStatus
+from evolution.executors import make_executor
+from evolution.registry import make_strategy
+from hiernas.config import RunConfig, load_config
+from hiernas.evaluators.factory import build_evaluator
+from hiernas.progress import SearchDisplay, status_line
+from hiernas.run_dir import open_run, write_best
+from motifs import Genotype
+
+
+def default_run_dir(source: str, config: RunConfig) -> Path:
+    stem = Path(source).stem or "run"
+    return Path("runs") / f"{stem}-{config.search.strategy}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -> None:
+    config = load_config(source, overrides)
+    evaluator = build_evaluator(config)
+    run_dir = run_dir or default_run_dir(source, config)
+    journal, resumed = open_run(run_dir, config)
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(
+        f"{'resuming' if resumed else 'starting'} {config.search.strategy} search in {run_dir} "
+        f"(budget {config.budget}, {config.executor.workers} {config.executor.kind} worker(s))"
+    )
+    strategy = make_strategy(
+        config.search.strategy,
+        config.space.to_space(),
+        config.seed,
+        {**config.search.model_dump(), "init_mutations": config.space.init_mutations},
+    )
+    executor = make_executor(
+        config.executor.kind,
+        evaluator,
+        workers=config.executor.workers,
+        workers_per_gpu=config.executor.workers_per_gpu,
+        timeout=config.executor.timeout,
+        ray_address=config.executor.ray_address,
+    )
+    best_written: list[int | None] = [None]
+
+    def on_progress(status: RunStatus) -> None:
+        display.update(status)
+        if status.best_proposal is not None and status.best_proposal != best_written[0]:
+            write_best(run_dir, journal.proposal(status.best_proposal).genotype)
+            best_written[0] = status.best_proposal
+
+    try:
+        with SearchDisplay(config.search.strategy, config.budget, console=console) as display:
+            driver = Driver(
+                strategy,
+                executor,
+                journal,
+                budget=config.budget,
+                seed=config.seed,
+                dedup=config.search.dedup,
+                on_progress=on_progress,
+            )
+            status = driver.run()
+    finally:
+        journal.close()
+    if status.stopped:
+        console.print(f"stopped early: {status.stopped}")
+    console.print(f"{status.finished}/{config.budget} evaluations · {status_line(status)}")
+    if status.best_fitness is not None:
+        console.print(f"best fitness {status.best_fitness:.4f} → {run_dir / 'best.json'}")
+
+
+__all__ = ["Genotype", "run_evolve"]
