@@ -1,0 +1,73 @@
+"""Helpers for the engine tests: a synthetic NB201 table and a reader of whole journals."""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+from pathlib import Path
+
+from evolution.driver import Driver, RunStatus
+from evolution.executors.inline import InlineExecutor
+from evolution.journal import FILENAME, Journal
+from evolution.registry import make_strategy
+from hiernas.evaluators.table import TableEvaluator
+from hiernas.nb201 import all_archs
+from motifs import PRESETS
+
+
+def synthetic_nb201_table(path: Path, seed: int = 0) -> Path:
+    """Every NB201 cell with made-up accuracies (a few of them conv-heavy favourites), so tests
+    need no shared data."""
+    rng = random.Random(seed)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["index", "arch", "cifar10-val-12ep", "cifar10-test-12ep"])
+        for index, arch in enumerate(sorted(all_archs())):
+            score = 60 + 5 * arch.count("conv_3x3") + 2 * arch.count("conv_1x1") + rng.random() * 3
+            writer.writerow([index, arch, round(score, 3), round(score + rng.gauss(0, 1), 3)])
+    return path
+
+
+def run_table_search(
+    run_dir: Path,
+    table: Path,
+    *,
+    strategy: str = "evolution",
+    budget: int = 60,
+    seed: int = 0,
+    dedup: str = "reuse",
+    aging: bool = False,
+) -> RunStatus:
+    """One inline search on the table, into (or resuming) ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / FILENAME
+    journal = Journal.open(path) if path.exists() else Journal.create(path)
+    settings = {
+        "population": 10,
+        "tournament": 0.25,
+        "aging": aging,
+        "init_mutations": 100,
+        "rl": {"update_every": 5},
+    }
+    try:
+        search = make_strategy(strategy, PRESETS["nb201"], seed, settings)
+        return Driver(
+            search, InlineExecutor(TableEvaluator(table)), journal, budget=budget, seed=seed, dedup=dedup
+        ).run()  # type: ignore[arg-type]
+    finally:
+        journal.close()
+
+
+def journal_rows(run_dir: Path) -> dict[str, list[tuple]]:
+    """The run's content without wall-clock times: what must match between two equal runs."""
+    with sqlite3.connect(run_dir / FILENAME) as db:
+        return {
+            "proposals": db.execute(
+                "SELECT id, strategy, origin, genotype, key, parent, mutation, extra, cached_from, waiting, told "
+                "FROM proposals ORDER BY id"
+            ).fetchall(),
+            "evaluations": db.execute(
+                "SELECT id, proposal, attempt, status, final, fitness, metrics, error FROM evaluations ORDER BY id"
+            ).fetchall(),
+        }

@@ -1,0 +1,49 @@
+"""Every fault an evaluation can have is recorded with its reason and the search goes on
+(real worker processes: the local executor)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolution.driver import Driver
+from evolution.executors.local import LocalExecutor
+from evolution.journal import FILENAME, Journal
+from evolution.random_search import RandomSearch
+from motifs import PRESETS
+from tests.evaluators import FaultyEvaluator
+
+
+def test_every_fault_is_recorded_and_the_run_completes(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    plan = {1: "raise", 2: "nan", 3: "oom", 4: "hang", 5: "die", 7: "die_once"}
+    evaluator = FaultyEvaluator(scratch, plan)
+    journal = Journal.create(tmp_path / FILENAME)
+    executor = LocalExecutor(evaluator, workers=2, timeout=4.0)
+    status = Driver(
+        RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50), executor, journal, budget=12, seed=0
+    ).run()
+
+    assert status.finished == 12
+    rows = journal.connection.execute(
+        "SELECT proposal, attempt, status, final, error FROM evaluations ORDER BY id"
+    ).fetchall()
+    finals = [r for r in rows if r[3] == 1]
+    assert len(finals) == 12 and len({r[0] for r in finals}) == 12  # one final result per proposal
+    errors = [r[4] for r in finals if r[2] == "failed"]
+    expected = [
+        "ValueError: injected failure",
+        "fitness is not finite",
+        "CUDA out of memory",
+        "timeout: the evaluation ran longer than 4 s",
+        "worker process died (killed by SIGKILL)",
+    ]
+    for text in expected:
+        assert sum(text in e for e in errors) == 1, (text, errors)
+    assert len(errors) == len(expected)
+    # The worker that died twice: two attempts, the first kept as a lost (non-final) attempt.
+    lost = [r for r in rows if r[3] == 0]
+    assert len(lost) == 2 and all("worker process died" in r[4] for r in lost)
+    # die_once: lost on the first attempt, done on the second.
+    assert any(r[1] == 2 and r[2] == "done" for r in finals)
+    assert status.failed == 5 and status.done == 7 and status.lost == 2
