@@ -239,10 +239,16 @@ class RunConfig(_Section):
 RESUMABLE_KEYS = ("budget", "executor")
 
 
-def load_config(source: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+def load_config(
+    source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False
+) -> RunConfig:
     """A YAML file, the name of a file in ``configs/`` (``cifar``, ``digits``...), or a space preset
-    (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides."""
-    if isinstance(source, str) and source in PRESETS and not Path(source).exists():
+    (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides.
+
+    A name that is both a bundled config and a preset means the config, unless ``prefer_preset``
+    (commands that only need the space, like ``sample``)."""
+    is_preset = isinstance(source, str) and source in PRESETS and not Path(source).exists()
+    if is_preset and (prefer_preset or not (CONFIG_DIR / f"{source}.yaml").exists()):
         data: dict[str, Any] = {"space": {"preset": source}}
     else:
         data = _read_yaml(_resolve_source(source))

@@ -15,7 +15,7 @@ from motifs.files import genotype_text, save_genotype
 def run_sample(
     source: str, *, seed: int, mutations: int | None, output: Path | None, overrides: Sequence[str] = ()
 ) -> None:
-    config = load_config(source, overrides)
+    config = load_config(source, overrides, prefer_preset=True)
     count = config.space.init_mutations if mutations is None else mutations
     genotype = sample(config.space.to_space(), random.Random(seed), count)
     if output is None:

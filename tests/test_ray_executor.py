@@ -1,0 +1,56 @@
+"""The Ray executor against a real local Ray instance: results, a killed actor, a timeout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is the optional extra hiernas[ray]")
+
+from evolution.driver import Driver  # noqa: E402
+from evolution.executors.ray import RayExecutor  # noqa: E402
+from evolution.journal import FILENAME, Journal  # noqa: E402
+from evolution.random_search import RandomSearch  # noqa: E402
+from motifs import PRESETS  # noqa: E402
+from tests.evaluators import FaultyEvaluator, ToyEvaluator  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _search(seed: int = 0) -> RandomSearch:
+    return RandomSearch(PRESETS["hierarchical"], seed=seed, init_mutations=50)
+
+
+def test_ray_actors_evaluate_a_search(local_ray, tmp_path: Path) -> None:
+    journal = Journal.create(tmp_path / FILENAME)
+    status = Driver(
+        _search(), RayExecutor(ToyEvaluator(delay=0.05), workers=2), journal, budget=8, seed=0
+    ).run()
+    assert status.done == 8
+    workers = {row[0] for row in journal.connection.execute("SELECT worker FROM evaluations")}
+    assert workers <= {"ray-actor-0@cpu", "ray-actor-1@cpu"} and len(workers) == 2
+    assert ray.is_initialized()  # an instance the executor did not start is left running
+
+
+def test_a_killed_actor_is_retried_and_a_hung_one_times_out(local_ray, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    evaluator = FaultyEvaluator(scratch, {1: "die_once", 3: "hang", 4: "raise"})
+    journal = Journal.create(tmp_path / FILENAME)
+    executor = RayExecutor(evaluator, workers=2, timeout=5.0)
+    status = Driver(_search(1), executor, journal, budget=7, seed=1).run()
+    assert status.finished == 7 and status.lost == 1
+    rows = journal.connection.execute(
+        "SELECT attempt, status, final, error FROM evaluations ORDER BY id"
+    ).fetchall()
+    lost = [r for r in rows if r[2] == 0]
+    assert len(lost) == 1 and "Ray actor lost" in lost[0][3]
+    errors = [r[3] for r in rows if r[2] == 1 and r[1] == "failed"]
+    assert sorted(e.split(":")[0] for e in errors) == ["ValueError", "timeout"]
+    assert any(r[0] == 2 and r[1] == "done" for r in rows)  # the retried evaluation succeeded
