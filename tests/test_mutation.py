@@ -70,3 +70,14 @@ def test_sampling_is_seeded_and_diversifies() -> None:
     population = {sample(space, random.Random(seed)) for seed in range(20)}
     assert len(population) == 20
     assert sample(space, random.Random(5), 0) == space.initial()
+
+
+@given(st.sampled_from(sorted(SPACES)), st.integers(0, 2**32 - 1), st.integers(0, 400))
+def test_sample_equals_that_many_mutations(name: str, seed: int, count: int) -> None:
+    """The fast in-place sampler makes exactly the draws of repeated ``mutate`` calls."""
+    space = SPACES[name]
+    rng = random.Random(seed)
+    genotype = space.initial()
+    for _ in range(count):
+        genotype, _ = mutate(genotype, rng)
+    assert sample(space, random.Random(seed), count) == genotype
