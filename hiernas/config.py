@@ -94,8 +94,15 @@ class DataConfig(_Section):
     # Held out of the training set for the fitness: a count of images, or a fraction below 1.
     # The paper: 10,000 of CIFAR-10's 50,000.
     validation: float = Field(default=0.2, gt=0)
-    # Random crop (4-pixel padding on 32×32 images) and horizontal flip while training.
+    # Seed of the stratified train/validation split. Not the run seed: every run with the same data
+    # settings scores genotypes on the same validation images, so fitness values stay comparable.
+    split_seed: int = 0
+    # Random crop (4-pixel padding on 32×32 images, 1 on the 8×8 digits) and horizontal flip while
+    # training.
     augment: bool = True
+    # Horizontal flips; None: the data set's default (on for photos, off for digits, whose mirror
+    # images are not digits).
+    flip: bool | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
