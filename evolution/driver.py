@@ -171,18 +171,24 @@ class Driver:
                     self._add_waiting(proposal, key)
                 return
         self._duplicate_streak = 0
+        # Recorded and dispatched in one transaction: killed before the commit, the run has no trace
+        # of this proposal (its worker dies with the driver) and a resume asks for it again.
         with self.journal.transaction() as journal:
             proposal_id = journal.insert_proposal(proposal, key, self.strategy.name)
             evaluation_id = journal.pending_attempt(proposal_id)
             journal.save_state(self.strategy.state_dict())
+            self._dispatch(evaluation_id, _InFlight(proposal_id, proposal, key, 1))
         self._evaluating[key] = evaluation_id
-        self._submit(evaluation_id, _InFlight(proposal_id, proposal, key, 1))
 
     def _submit(self, evaluation_id: int, item: _InFlight) -> None:
+        with self.journal.transaction():
+            self._dispatch(evaluation_id, item)
+
+    def _dispatch(self, evaluation_id: int, item: _InFlight) -> None:
+        """Hand an attempt to a worker and mark it running (inside a journal transaction)."""
         seed = derive_seed(self.seed, "evaluation", item.proposal_id)  # the same for every attempt
-        worker = self.executor.submit(Task(evaluation_id, item.proposal.genotype.to_dict(), seed))
-        with self.journal.transaction() as journal:
-            journal.mark_running(evaluation_id, worker, time.time())
+        worker = self.executor.submit(Task(evaluation_id, item.proposal.genotype, seed))
+        self.journal.mark_running(evaluation_id, worker, time.time())
         self._in_flight[evaluation_id] = item
 
     def _complete(self, completion: Completion) -> None:

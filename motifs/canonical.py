@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
-from motifs.genotype import Edge, Genotype
+from motifs.genotype import Genotype, Motif
 
 ZERO = "z"
 
@@ -46,7 +47,8 @@ def canonical_form(genotype: Genotype) -> str:
     labels: list[str] = [f"p:{name}" for name in genotype.primitives]
     tables: list[str] = []
     for level_index, level in enumerate(genotype.levels):
-        forms = {m: _motif_form(level[m].live_edges(), labels) for m in used[level_index]}
+        label_tuple = tuple(labels)
+        forms = {m: _motif_form(level[m], label_tuple) for m in used[level_index]}
         table = sorted(set(forms.values()))
         position = {form: k for k, form in enumerate(table)}
         # The labels an edge of the next level uses for each motif of this level. Unused motifs
@@ -71,7 +73,11 @@ def _used_motifs(genotype: Genotype) -> list[set[int]]:
     return used
 
 
-def _motif_form(live: Sequence[Edge], labels: Sequence[str]) -> str:
+@lru_cache(maxsize=65536)
+def _motif_form(motif: Motif, labels: tuple[str, ...]) -> str:
+    """A motif's canonical form given the labels of the level below. Memoised: a mutation changes
+    one motif, so its child shares every other motif (and usually their labels) with its parent."""
+    live = motif.live_edges()
     if not live:
         return ZERO
     nodes = sorted({e.src for e in live} | {e.dst for e in live})
