@@ -4,6 +4,8 @@
                          executor updated on resume)
     DIR/journal.sqlite   the journal (evolution.journal): the source of truth
     DIR/best.json        the best genotype so far, in the DESIGN.md file format
+    DIR/data.json        the data set and the train/validation split the fitness was measured on
+                         (training evaluators only)
 
 Every file is written atomically (a temporary file, then a rename), so a kill never leaves a half
 written one behind.
@@ -11,6 +13,7 @@ written one behind.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +29,7 @@ from motifs.files import genotype_text
 
 CONFIG_FILE = "config.yaml"
 BEST_FILE = "best.json"
+DATA_FILE = "data.json"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -102,6 +106,10 @@ def _open_journal(path: Path, *, read_only: bool = False) -> Journal:
         return Journal.open(path, read_only=read_only)
     except JournalError as error:
         raise InputError(str(error)) from None
+
+
+def write_data_record(run_dir: Path, record: dict) -> None:
+    write_atomically(run_dir / DATA_FILE, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def write_best(run_dir: Path, genotype: Genotype) -> None:

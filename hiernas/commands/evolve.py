@@ -14,7 +14,7 @@ from evolution.registry import make_strategy
 from hiernas.config import RunConfig, load_config
 from hiernas.evaluators.factory import build_evaluator
 from hiernas.progress import SearchDisplay, status_line
-from hiernas.run_dir import open_run, write_best
+from hiernas.run_dir import open_run, write_best, write_data_record
 from motifs import Genotype
 
 
@@ -28,6 +28,8 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
     evaluator = build_evaluator(config)
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed = open_run(run_dir, config)
+    if hasattr(evaluator, "data_record"):
+        write_data_record(run_dir, evaluator.data_record())
     console = Console(stderr=True, soft_wrap=True)
     console.print(
         f"{'resuming' if resumed else 'starting'} {config.search.strategy} search in {run_dir} "
