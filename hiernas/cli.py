@@ -141,6 +141,27 @@ def status(run_dir: Path, as_json: bool, top: int) -> None:
     run_status(run_dir, as_json=as_json, top=top)
 
 
+@cli.command()
+@click.argument("genotype", type=_existing_path)
+@click.argument("config")
+@click.option(
+    "-o",
+    "--output",
+    type=_existing_path,
+    default=None,
+    help="Folder for weights, metrics and checkpoints; an unfinished one is resumed "
+    "[default: runs/train-<GENOTYPE name>].",
+)
+@_set_option
+def train(genotype: Path, config: str, output: Path | None, overrides: Sequence[str]) -> None:
+    """Train GENOTYPE in the evaluation template (the config's final section: C0=64, N=2) on the
+    training and validation images, and report its test accuracy. Running the same command again
+    resumes from the last epoch's checkpoint."""
+    from hiernas.commands.train import run_train
+
+    run_train(genotype, config, output=output, overrides=overrides)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every way it can end into an exit code."""
     try:
