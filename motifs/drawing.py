@@ -1,24 +1,27 @@
 """Drawings of a genotype: every motif of every level, and the cell flattened down to primitives.
 
-Liu et al. 2018, section 2.2 (and the figures of their appendix) show motifs as small DAGs whose
-edges are operations of the level below. Here each motif is an arc diagram: nodes in index order
-(a topological order) on a line, the edge i → i+1 straight, longer edges as arcs whose height grows
-with their span, even spans above the line and odd spans below, so that no two labels of one
-motif land on the same spot. Live edges (on an input → output path, the only ones built) are solid
-and coloured by their op; dead edges and nodes are faint and dashed; motifs the cell never uses are
-greyed out and marked "(unused)".
+Liu et al. 2018 (section 2.2 and their appendix figures) show motifs as small DAGs whose edges are
+operations of the level below. Here each motif is an arc diagram: nodes in index order (a
+topological order) on a line, the edge i → i+1 straight, longer edges as arcs whose height grows with
+their span, even spans above the line and odd spans below. Every label then has its own row (one per
+span) and stands one node distance from its row neighbours, so the node distance is set from the
+widest label and no two labels overlap. Live edges (on an input → output path, the only ones built)
+are solid and coloured by their op; dead edges and nodes are grey and dashed; motifs the cell never
+uses are greyed out and titled "(unused)". Edges of level 3 and above are coloured like the title
+of the motif they name.
 
 The flattened panel expands every live motif edge recursively into its live primitive graph, as
 DESIGN.md's assembly builds it: a motif's nodes merge by concatenation and its output node is closed
 by a 1×1 convolution back to the input's channels, drawn as its own black edge labelled with the
-motif. It is laid out in layers (Sugiyama style: longest-path layers, dummy nodes on long edges,
-barycentre ordering, then positions straightened by isotonic regression), and its edges are coloured
-by primitive with a legend, because the flattened cell has too many edges for text labels.
+motif. With motifs to expand it is laid out in layers (``motifs.graph_layout``); a two-level
+genotype's flattened cell is the cell itself plus its closing convolution, drawn as an arc diagram.
+Either way its edges are coloured by primitive with a legend instead of labelled, since text on a
+flattened cell's many edges would overlap.
 
-Outputs: ``draw`` picks the format from the suffix (.svg, .png through matplotlib's Agg and SVG
-canvases, .dot as Graphviz text with one cluster per motif, which needs no graphviz binary).
-matplotlib is imported only when a figure is made, and through ``Figure`` rather than pyplot, so no
-global backend or figure registry is touched.
+Outputs: ``draw`` picks the format from the suffix: .svg and .png through matplotlib (an Agg
+canvas attached to the figure, never pyplot or ``matplotlib.use``, so the caller's backend and
+figure registry are untouched), .dot as Graphviz text with one cluster per motif per level and one
+for the flattened cell, which needs no graphviz binary.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ LIGHT_FRAME = "#d0d0d0"
 
 # Geometry, in inches unless said otherwise. Sized for a page-wide figure (about 12 in) that stays
 # legible when scaled to a paper's text width.
+MAX_INLINE_SPACING = 1.25  # beyond this, straight edges are labelled under the line
 MIN_SPACING = 0.9  # least distance between consecutive nodes of an arc diagram
 ARC_RAD = 0.38  # matplotlib arc3 "rad": an arc of span s peaks at ARC_RAD·s/2 node distances
 NODE_RADIUS = 0.155
@@ -348,11 +352,19 @@ def _text_width(text: str, size: float, bold: bool) -> float:
     return width / 72
 
 
-def _spacing(labels: Sequence[str]) -> float:
-    """Inches between consecutive nodes: labels of one row (one arc height, or the row under the
-    straight edges) stand one node distance apart, so the widest label plus a gap must fit."""
+def _spacing(labels: Sequence[str]) -> tuple[float, bool]:
+    """Inches between consecutive nodes, and whether straight edges carry their label on the line.
+
+    On the line reads best, but the label must then fit between two node circles with room for the
+    arrowhead; with the primitives' long names that would make motif panels too wide, so their
+    straight edges are labelled just under the line instead, where a label only has to clear its
+    neighbours in the same row (one node distance away).
+    """
     widest = max((_text_width(label, LABEL_SIZE, bold=True) for label in labels), default=0.0)
-    return max(MIN_SPACING, widest + 0.24)
+    inline = widest + 2 * NODE_RADIUS + 0.36
+    if inline <= MAX_INLINE_SPACING:
+        return max(MIN_SPACING, inline), True
+    return max(MIN_SPACING, widest + 0.24), False
 
 
 def _level_labels(genotype: Genotype, level_index: int) -> list[str]:
@@ -377,9 +389,10 @@ def _straight_label_depth(spacing: float) -> float:
     return (NODE_RADIUS + 0.13) / spacing
 
 
-def _arc_panel(arcs: _Arcs, spacing: float, max_span: int) -> _Panel:
-    """``spacing``: inches per node distance (the data unit). ``max_span``: the longest edge the
-    panel makes room for, so that the panels of one level share their size."""
+def _arc_panel(arcs: _Arcs, spacing: float, inline: bool, max_span: int) -> _Panel:
+    """``spacing``: inches per node distance (the data unit); ``inline``: straight edges' labels on
+    the line rather than under it. ``max_span``: the longest edge the panel makes room for, so that
+    the panels of one level share their size."""
     n = len(arcs.nodes)
     spans = range(2, max_span + 1)
     above = max((ARC_RAD * s / 2 for s in spans if s % 2 == 0), default=0.0)
@@ -387,9 +400,9 @@ def _arc_panel(arcs: _Arcs, spacing: float, max_span: int) -> _Panel:
     radius = NODE_RADIUS / spacing
     label_half = 0.14 / spacing  # half a label's height
     pad = 0.12 / spacing
-    if arcs.labelled and max_span >= 1:
+    if arcs.labelled and not inline:
         below = max(below, _straight_label_depth(spacing))
-    xlim = (-radius - 0.25, n - 1 + radius + 0.25)
+    xlim = (-radius - 0.12, n - 1 + radius + 0.12)
     ylim = (-max(below + label_half, radius) - pad, max(above + label_half, radius) + pad)
     if arcs.note:
         ylim = (ylim[0] - 0.3 / spacing, ylim[1])
@@ -399,11 +412,11 @@ def _arc_panel(arcs: _Arcs, spacing: float, max_span: int) -> _Panel:
         xlim=xlim,
         ylim=ylim,
         title=arcs.title,
-        paint=lambda ax: _paint_arcs(ax, arcs, spacing),
+        paint=lambda ax: _paint_arcs(ax, arcs, spacing, inline),
     )
 
 
-def _paint_arcs(ax: Axes, arcs: _Arcs, spacing: float) -> None:
+def _paint_arcs(ax: Axes, arcs: _Arcs, spacing: float, inline: bool) -> None:
     from matplotlib.patches import Circle, FancyArrowPatch
 
     radius = NODE_RADIUS / spacing
@@ -474,10 +487,17 @@ def _paint_arcs(ax: Axes, arcs: _Arcs, spacing: float) -> None:
         if not arcs.labelled:
             continue
         # An arc's label sits on its apex: arc3 draws a quadratic Bézier whose apex lies rad·span/2
-        # off the chord. A straight edge's label sits just under it.
+        # off the chord. A straight edge's label sits on it, a little towards its source to leave
+        # the arrowhead clear, or just under it (see _spacing).
+        if span > 1:
+            x, y = (edge.src + edge.dst) / 2, -rad * span / 2
+        elif inline:
+            x, y = (edge.src + edge.dst) / 2 - 0.04 / spacing, 0.0
+        else:
+            x, y = (edge.src + edge.dst) / 2, -_straight_label_depth(spacing)
         ax.text(
-            (edge.src + edge.dst) / 2,
-            -_straight_label_depth(spacing) if span == 1 else -rad * span / 2,
+            x,
+            y,
             edge.label,
             ha="center",
             va="center",
@@ -544,10 +564,9 @@ def _edge_keys(genotype: Genotype, graph: nx.DiGraph) -> list[_Key]:
     kinds = {data["kind"] for _, _, data in graph.edges(data=True)}
     ops = {data["op"] for _, _, data in graph.edges(data=True) if data["kind"] == "primitive"}
     keys = [_Key(name, primitive_colour(genotype, name)) for name in genotype.primitives if name in ops]
-    if len(genotype.levels) == 1:
-        keys.append(_Key("closing 1×1 conv of the cell", CLOSING_COLOUR))
-    else:
-        keys.append(_Key("closing 1×1 conv of motif k (mk)", CLOSING_COLOUR))
+    if "closing" in kinds:
+        closing = {1: "the cell", 2: "motif k (mk)"}.get(len(genotype.levels), "level-ℓ motif k (Lℓ mk)")
+        keys.append(_Key(f"closing 1×1 conv of {closing}", CLOSING_COLOUR))
     if "zeros" in kinds:
         keys.append(_Key("zeros: motif without input→output path", DEAD_COLOUR, ":"))
     return keys
@@ -559,7 +578,7 @@ def _flat_panel(genotype: Genotype) -> tuple[_Panel, list[_Key]]:
     if all(data["kind"] == "cell" for _, data in graph.nodes(data=True)):
         arcs = _flat_arcs(graph, genotype)
         max_span = max((edge.dst - edge.src for edge in arcs.edges), default=1)
-        return _arc_panel(arcs, FLAT_ARC_SPACING, max_span), _edge_keys(genotype, graph)
+        return _arc_panel(arcs, FLAT_ARC_SPACING, True, max_span), _edge_keys(genotype, graph)
 
     layout = layered_layout(graph)
     ys = [y for route in layout.routes.values() for _, y in route]
@@ -680,10 +699,13 @@ def draw_figure(genotype: Genotype) -> Figure:
     rows: list[tuple[str, list[_Panel]]] = []
     for level_index, level in enumerate(genotype.levels):
         # Every panel of a level gets the same node spacing and room for the same arcs.
-        spacing = _spacing(_level_labels(genotype, level_index))
+        spacing, inline = _spacing(_level_labels(genotype, level_index))
         panels = [
             _arc_panel(
-                _motif_arcs(genotype, level_index, m, m in used[level_index]), spacing, level[m].nodes - 1
+                _motif_arcs(genotype, level_index, m, m in used[level_index]),
+                spacing,
+                inline,
+                level[m].nodes - 1,
             )
             for m in range(len(level))
         ]
