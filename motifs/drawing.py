@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
@@ -41,6 +41,7 @@ from motifs.graph_layout import LayeredLayout, layered_layout
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.path import Path as MplPath
 
 SUFFIXES = (".svg", ".png", ".dot")
 
@@ -389,12 +390,12 @@ def _straight_label_depth(spacing: float) -> float:
     return (NODE_RADIUS + 0.13) / spacing
 
 
-def _arc_panel(arcs: _Arcs, spacing: float, inline: bool, max_span: int) -> _Panel:
+def _arc_panel(arcs: _Arcs, spacing: float, inline: bool, spans: Iterable[int]) -> _Panel:
     """``spacing``: inches per node distance (the data unit); ``inline``: straight edges' labels on
-    the line rather than under it. ``max_span``: the longest edge the panel makes room for, so that
-    the panels of one level share their size."""
+    the line rather than under it. ``spans``: the edge spans the panel makes room for: every
+    possible one where the panels of a level must share their size, the present ones otherwise."""
     n = len(arcs.nodes)
-    spans = range(2, max_span + 1)
+    spans = set(spans)
     above = max((ARC_RAD * s / 2 for s in spans if s % 2 == 0), default=0.0)
     below = max((ARC_RAD * s / 2 for s in spans if s % 2 == 1), default=0.0)
     radius = NODE_RADIUS / spacing
@@ -577,8 +578,8 @@ def _flat_panel(genotype: Genotype) -> tuple[_Panel, list[_Key]]:
     graph = flatten(genotype)
     if all(data["kind"] == "cell" for _, data in graph.nodes(data=True)):
         arcs = _flat_arcs(graph, genotype)
-        max_span = max((edge.dst - edge.src for edge in arcs.edges), default=1)
-        return _arc_panel(arcs, FLAT_ARC_SPACING, True, max_span), _edge_keys(genotype, graph)
+        spans = {edge.dst - edge.src for edge in arcs.edges}
+        return _arc_panel(arcs, FLAT_ARC_SPACING, True, spans), _edge_keys(genotype, graph)
 
     layout = layered_layout(graph)
     ys = [y for route in layout.routes.values() for _, y in route]
@@ -605,7 +606,6 @@ def _paint_layered(
     ax: Axes, genotype: Genotype, graph: nx.DiGraph, layout: LayeredLayout, unit: float
 ) -> None:
     from matplotlib.patches import Circle, FancyArrowPatch
-    from matplotlib.path import Path as MplPath
 
     for spine in ax.spines.values():
         spine.set_color(LIGHT_FRAME)
@@ -642,7 +642,7 @@ def _paint_layered(
             colour, width, style = DEAD_COLOUR, 1.5, ":"
         ax.add_artist(
             FancyArrowPatch(
-                path=_smooth_path(points, MplPath),
+                path=_smooth_path(points),
                 arrowstyle="-|>,head_length=0.5,head_width=0.25",
                 mutation_scale=11 * scale,
                 color=colour,
@@ -667,7 +667,7 @@ def _paint_layered(
             )
 
 
-def _smooth_path(points: Sequence[tuple[float, float]], path_type: Any) -> Any:
+def _smooth_path(points: Sequence[tuple[float, float]]) -> MplPath:
     """A C¹ cubic curve through ``points`` (Catmull-Rom tangents inside, horizontal at both ends):
     a long edge glides through its dummy nodes instead of stepping at each of them."""
     tangents = []
@@ -683,8 +683,10 @@ def _smooth_path(points: Sequence[tuple[float, float]], path_type: Any) -> Any:
         (x0, y0), (x1, y1) = points[k], points[k + 1]
         (tx0, ty0), (tx1, ty1) = tangents[k], tangents[k + 1]
         verts += [(x0 + tx0 / 3, y0 + ty0 / 3), (x1 - tx1 / 3, y1 - ty1 / 3), (x1, y1)]
-    codes = [path_type.MOVETO] + [path_type.CURVE4] * (len(verts) - 1)
-    return path_type(verts, codes)
+    from matplotlib.path import Path as MplPath
+
+    codes = [MplPath.MOVETO] + [MplPath.CURVE4] * (len(verts) - 1)
+    return MplPath(verts, codes)
 
 
 def draw_figure(genotype: Genotype) -> Figure:
@@ -700,15 +702,12 @@ def draw_figure(genotype: Genotype) -> Figure:
     for level_index, level in enumerate(genotype.levels):
         # Every panel of a level gets the same node spacing and room for the same arcs.
         spacing, inline = _spacing(_level_labels(genotype, level_index))
-        panels = [
-            _arc_panel(
-                _motif_arcs(genotype, level_index, m, m in used[level_index]),
-                spacing,
-                inline,
-                level[m].nodes - 1,
-            )
-            for m in range(len(level))
-        ]
+        panels = []
+        for m, motif in enumerate(level):
+            arcs = _motif_arcs(genotype, level_index, m, m in used[level_index])
+            # Panels of one level share their size; the cell, alone on its level, fits its edges.
+            spans = {e.dst - e.src for e in motif.edges()} if len(level) == 1 else range(1, motif.nodes)
+            panels.append(_arc_panel(arcs, spacing, inline, spans))
         below = "primitives" if level_index == 0 else f"level {level_index + 1} motifs"
         if level_index == top:
             heading = f"Level {level_index + 2}: the cell (its edges are {below})"

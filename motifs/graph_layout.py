@@ -77,7 +77,9 @@ def layered_layout(graph: nx.DiGraph, *, sweeps: int = 24, rounds: int = 60) -> 
     return LayeredLayout(positions, routes, depth_count)
 
 
-def crossings(upper: Sequence[Hashable], lower: Sequence[Hashable], succs: dict[Hashable, list]) -> int:
+def crossings(
+    upper: Sequence[Hashable], lower: Sequence[Hashable], succs: dict[Hashable, list[Hashable]]
+) -> int:
     """Edge crossings between two adjacent layers."""
     place = {node: index for index, node in enumerate(lower)}
     ends = [(i, place[s]) for i, node in enumerate(upper) for s in succs[node]]
