@@ -212,7 +212,9 @@ class Journal:
             yield self
             self.connection.execute("COMMIT")
         except BaseException as error:
-            self.connection.execute("ROLLBACK")
+            # SQLite has already rolled back by itself after some errors (a full disk, an I/O error).
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
             if isinstance(error, sqlite3.DatabaseError):
                 raise JournalError(
                     f"{self.path}: writing the journal failed ({error}); nothing of the "

@@ -7,6 +7,7 @@ wrong), 1 an internal failure (with its traceback), 130 interrupted.
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from collections.abc import Sequence
@@ -177,14 +178,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("hiernas: interrupted", err=True)
         return EXIT_INTERRUPTED
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal(error)
+        # Every file of a run is written atomically and the journal transactionally: nothing is
+        # corrupted, and the same command resumes once there is space.
+        where = f" writing {error.filename}" if error.filename else ""
+        click.echo(
+            f"hiernas: error: no space left on the device{where}; free some and run the same "
+            f"command again to resume",
+            err=True,
+        )
+        return EXIT_BAD_INPUT
     except Exception as error:
         if is_bad_input(error):
             click.echo(f"hiernas: error: {one_line(error)}", err=True)
             return EXIT_BAD_INPUT
-        traceback.print_exc()
-        click.echo(f"hiernas: internal error: {one_line(error)}", err=True)
-        return EXIT_INTERNAL
+        return _internal(error)
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _internal(error: BaseException) -> int:
+    traceback.print_exc()
+    click.echo(f"hiernas: internal error: {one_line(error)}", err=True)
+    return EXIT_INTERNAL
 
 
 def is_bad_input(error: BaseException) -> bool:
