@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import sqlite3
 import time
@@ -132,9 +133,13 @@ class Journal:
 
     @classmethod
     def create(cls, path: Path) -> Journal:
+        """A new journal. It is built under a temporary name and renamed into place, so a reader
+        (``hiernas status`` a moment after the run starts) finds no journal or a complete one."""
         if path.exists():
             raise JournalError(f"{path}: a journal already exists")
-        journal = cls(cls._connect(path, read_only=False), path)
+        building = path.with_name(path.name + ".creating")
+        building.unlink(missing_ok=True)
+        journal = cls(cls._connect(building, read_only=False), building)
         try:
             with journal.transaction() as db:
                 for statement in _SCHEMA.split(";"):
@@ -144,11 +149,13 @@ class Journal:
                     "INSERT INTO meta VALUES (?, ?)",
                     [("format_version", str(FORMAT_VERSION)), ("created", repr(time.time()))],
                 )
+            journal.close()  # checkpoints the WAL into the file before it is renamed
+            os.replace(building, path)
         except BaseException:
             journal.close()
-            path.unlink(missing_ok=True)
+            building.unlink(missing_ok=True)
             raise
-        return journal
+        return cls.open(path)
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Journal:

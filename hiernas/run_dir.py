@@ -90,6 +90,8 @@ def open_run(run_dir: Path, config: RunConfig) -> tuple[Journal, bool]:
 
 
 def read_config(run_dir: Path) -> dict:
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: no such run directory")
     path = run_dir / CONFIG_FILE
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

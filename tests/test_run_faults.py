@@ -1,0 +1,208 @@
+"""Run directories in trouble: not a run, a journal from the future, a full disk, a reader while the
+run writes. Each gets a clear one-line error and nothing is corrupted."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evolution.driver import Driver
+from evolution.executors.inline import InlineExecutor
+from evolution.journal import FILENAME, Journal, JournalError
+from evolution.random_search import RandomSearch
+from hiernas.cli import main
+from motifs import PRESETS
+from tests.engine_helpers import journal_rows, synthetic_nb201_table
+from tests.evaluators import ToyEvaluator
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_nb201_table(tmp_path_factory.mktemp("table") / "nb201.csv")
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _evolve(run_dir: Path, table: Path, budget: int, *extra: str) -> tuple[int, str, str]:
+    return _cli(
+        "evolve",
+        "nb201",
+        "--run-dir",
+        str(run_dir),
+        "--budget",
+        str(budget),
+        "--strategy",
+        "random",
+        "--set",
+        f"evaluator.table={table}",
+        *extra,
+    )
+
+
+def _one_line_error(code: int, err: str, pattern: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert lines and lines[-1].startswith("hiernas: error: ") and pattern in lines[-1], err
+    assert "Traceback" not in err
+
+
+def test_a_directory_that_is_not_a_run(tmp_path: Path, table: Path) -> None:
+    stranger = tmp_path / "photos"
+    stranger.mkdir()
+    (stranger / "cat.jpg").write_bytes(b"\xff\xd8 not a run")
+    _one_line_error(*_cli("status", str(stranger))[::2], "not a hiernas run")
+    _one_line_error(*_evolve(stranger, table, 5)[::2], "holds no hiernas run")
+    assert [p.name for p in stranger.iterdir()] == ["cat.jpg"]
+    _one_line_error(*_cli("status", str(tmp_path / "absent"))[::2], "no such run directory")
+    (stranger / "journal.sqlite").write_bytes(b"this is not sqlite at all, just some text " * 20)
+    (stranger / "config.yaml").write_text("seed: 0\n")
+    _one_line_error(*_cli("status", str(stranger))[::2], "journal")
+
+
+def test_a_journal_from_a_newer_format(tmp_path: Path, table: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert _evolve(run_dir, table, 10)[0] == 0
+    with sqlite3.connect(run_dir / FILENAME) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    before = journal_rows(run_dir)
+    _one_line_error(*_cli("status", str(run_dir))[::2], "journal format 99 is newer")
+    _one_line_error(*_evolve(run_dir, table, 20)[::2], "journal format 99 is newer")
+    assert journal_rows(run_dir) == before
+
+
+def test_resuming_with_a_different_configuration_names_the_keys(tmp_path: Path, table: Path) -> None:
+    run_dir = tmp_path / "run"
+    assert _evolve(run_dir, table, 10)[0] == 0
+    before = journal_rows(run_dir)
+    code, _, err = _evolve(run_dir, table, 20, "--seed", "5", "--set", "search.population=7")
+    _one_line_error(code, err, "search.population, seed differ")
+    assert journal_rows(run_dir) == before
+    assert _evolve(run_dir, table, 20, "--workers", "1")[0] == 0  # budget and executor may change
+    assert json.loads(_cli("status", str(run_dir), "--json")[1])["done"] == 20
+
+
+def test_the_journal_filling_up_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    """SQLITE_FULL (the page limit reached) is what a full disk looks like to the journal: the
+    failed step is rolled back whole, and the run resumes from what was committed."""
+    path = tmp_path / FILENAME
+    journal = Journal.create(path)
+    (pages,) = journal.connection.execute("PRAGMA page_count").fetchone()
+    journal.connection.execute(f"PRAGMA max_page_count = {pages + 12}")
+    with pytest.raises(JournalError, match=r"database or disk is full.*can be resumed"):
+        Driver(
+            RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50),
+            InlineExecutor(ToyEvaluator()),
+            journal,
+            budget=500,
+            seed=0,
+        ).run()
+    journal.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    journal = Journal.open(path)
+    done_before = journal.counts()["done"]
+    assert 0 < done_before < 500
+    status = Driver(
+        RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50),
+        InlineExecutor(ToyEvaluator()),
+        journal,
+        budget=500,
+        seed=0,
+    ).run()
+    assert status.done == 500
+    finals = journal.connection.execute(
+        "SELECT proposal, COUNT(*) FROM evaluations WHERE final = 1 "
+        "AND status = 'done' GROUP BY proposal HAVING COUNT(*) > 1"
+    ).fetchall()
+    assert finals == []
+
+
+def _mount_tiny_filesystem(where: Path) -> None:
+    where.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot make a tiny filesystem for the disk-full test")
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(where)], capture_output=True
+    )
+    if result.returncode != 0:
+        pytest.skip(
+            f"cannot mount a tiny tmpfs here ({result.stderr.decode().strip()}); "
+            "the SQLITE_FULL test above covers the journal's side"
+        )
+
+
+def test_a_real_full_disk_through_the_cli(tmp_path: Path, table: Path) -> None:
+    tiny = tmp_path / "tiny"
+    _mount_tiny_filesystem(tiny)
+    try:
+        code, _, err = _evolve(tiny / "run", table, 2000)
+        _one_line_error(code, err, "can be resumed")
+        rescued = tmp_path / "rescued"
+        shutil.copytree(tiny / "run", rescued)
+    finally:
+        subprocess.run(["umount", str(tiny)], check=False)
+    with sqlite3.connect(rescued / FILENAME) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    done = json.loads(_cli("status", str(rescued), "--json")[1])["done"]
+    assert _evolve(rescued, table, done + 50)[0] == 0  # a smaller budget than first asked: a quick test
+    summary = json.loads(_cli("status", str(rescued), "--json")[1])
+    assert summary["done"] == done + 50 and summary["pending"] == 0
+
+
+def test_status_while_the_run_writes(tmp_path: Path, table: Path) -> None:
+    """A real search in another process; status reads it over and over: never 'database is
+    locked', never a partial read, counts only grow."""
+    run_dir = tmp_path / "run"
+    search = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hiernas",
+            "evolve",
+            "nb201",
+            "--run-dir",
+            str(run_dir),
+            "--budget",
+            "3000",
+            "--strategy",
+            "random",
+            "--set",
+            f"evaluator.table={table}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    reads, last = 0, -1
+    try:
+        deadline = time.time() + 120
+        while search.poll() is None and time.time() < deadline and reads < 30:
+            if not (run_dir / FILENAME).exists():
+                time.sleep(0.05)
+                continue
+            code, out, err = _cli("status", str(run_dir), "--json")
+            if code == 2 and "config.yaml" in err:
+                continue  # the run directory is being created
+            assert code == 0, err
+            summary = json.loads(out)
+            finished = summary["done"] + summary["failed"]
+            assert last <= finished <= 3000
+            assert summary["pending"] <= 1 and (finished == 0 or summary["best"] is not None)
+            last, reads = finished, reads + 1
+    finally:
+        search.kill()
+        search.wait()
+    assert reads >= 5, "the search ended before status could read it mid-run"
