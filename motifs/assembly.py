@@ -13,9 +13,9 @@ How it is compiled. Each used motif's structure (its live nodes in topological o
 and ops feeding each) is worked out once per build as a ``MotifPlan``. Channel counts depend on the
 width a motif is given, so they are worked out per use, and every use of a motif (a motif
 *instance*) gets freshly built modules: no weights are shared between instances. The forward pass
-walks precomputed tuples of ints and ``nn.ModuleList``s only, because the search trains thousands of
-these networks and benchmarks compare them with hand-written modules
-(``benchmarks/assembly_overhead.py``).
+walks precomputed tuples and an ``nn.ModuleList`` only, and passes identity edges through without a
+module call, because the search trains thousands of these networks and benchmarks compare them with
+hand-written modules (``benchmarks/assembly_overhead.py``).
 
 Merges. "concat" (the paper's): a node is as wide as the sum of its in-edges' outputs, in
 ascending order of source node. "sum": elementwise sum, which needs every edge to produce the same
@@ -79,30 +79,34 @@ class MotifModule(nn.Module):
     """One instance of a motif with at least one live edge (section 2.2), closed by its 1×1
     convolution back to the input's channel count (section 2.3).
 
-    ``nodes[t]`` holds the modules on the edges into live node t+1, in the order of ``sources[t]``.
+    ``program[t]`` lists the edges into live node t+1 as (source node, called) pairs in source
+    order; ``edges`` holds the modules of the called ones in program order. An edge whose module
+    would be an ``nn.Identity`` is not called at all: its source tensor is passed through.
     """
 
     def __init__(
         self,
-        sources: tuple[tuple[int, ...], ...],
-        nodes: list[nn.ModuleList],
+        program: tuple[tuple[tuple[int, bool], ...], ...],
+        edges: list[nn.Module],
         closing: nn.Module,
         *,
         concat: bool,
         name: str,
     ) -> None:
         super().__init__()
-        # Plain tuples of ints: read as-is on every forward, never looked up or recomputed.
-        self.sources = sources
-        self.nodes = nn.ModuleList(nodes)
+        # Plain tuples: read as-is on every forward, never looked up or recomputed.
+        self.program = program
+        self.edges = nn.ModuleList(edges)
         self.closing = closing
         self.concat = concat
         self.name = name
 
     def forward(self, x: Tensor) -> Tensor:
         states = [x]
-        for sources, edges in zip(self.sources, self.nodes, strict=True):
-            outputs = [edge(states[src]) for src, edge in zip(sources, edges, strict=True)]
+        # An identity edge would cost a module call for nothing: its source is used as it is.
+        edges = iter(self.edges)
+        for inputs in self.program:
+            outputs = [next(edges)(states[src]) if called else states[src] for src, called in inputs]
             if len(outputs) == 1:
                 states.append(outputs[0])
             elif self.concat:
@@ -154,14 +158,17 @@ class _Assembler:
         if plan.outputs_zeros:
             return ZeroMotif(name)
         widths = [in_channels]
-        nodes: list[nn.ModuleList] = []
+        program: list[tuple[tuple[int, bool], ...]] = []
+        edges: list[nn.Module] = []
         for sources, ops in zip(plan.sources, plan.ops, strict=True):
             built = [self.edge(level_index, op, widths[src]) for src, op in zip(sources, ops, strict=True)]
-            nodes.append(nn.ModuleList(module for module, _ in built))
+            called = [not isinstance(module, nn.Identity) for module, _ in built]
+            program.append(tuple(zip(sources, called, strict=True)))
+            edges.extend(module for (module, _), call in zip(built, called, strict=True) if call)
             # With "sum" every edge gives C channels (build_cell checks the input is C wide).
             widths.append(sum(width for _, width in built) if self.concat else self.channels)
         closing = conv_bn_relu(widths[-1], in_channels, 1)
-        return MotifModule(plan.sources, nodes, closing, concat=self.concat, name=name)
+        return MotifModule(tuple(program), edges, closing, concat=self.concat, name=name)
 
     def edge(self, level_index: int, op: int, in_channels: int) -> tuple[nn.Module, int]:
         """The module on an edge of a motif of ``levels[level_index]`` and its output width."""

@@ -109,11 +109,11 @@ def test_concat_widths_add_up_in_source_order() -> None:
     with seeded_weights():
         cell = build_cell(genotype_of([cell_matrix]), 6, C)
     assert isinstance(cell, MotifModule)
-    assert cell.sources == ((0,), (0, 1))
+    assert cell.program == (((0, True),), ((0, True), (1, True)))
     closing_conv = cell.closing[0]
     assert closing_conv.in_channels == 6 + C and closing_conv.out_channels == 6
     # Concatenation puts the dwconv (from node 0) before the conv1x1 (from node 1).
-    assert cell.nodes[1][0][0].groups == 6 and cell.nodes[1][1][0].kernel_size == (1, 1)
+    assert cell.edges[1][0].groups == 6 and cell.edges[2][0].kernel_size == (1, 1)
 
 
 def test_motif_plan_keeps_live_nodes_in_order() -> None:
@@ -174,8 +174,8 @@ def test_a_zero_motif_on_an_edge_contributes_zeros_of_its_input_width() -> None:
     with seeded_weights():
         cell = build_cell(genotype_of([zero, through], [cell_matrix]), C, C)
     check_trains(cell, images(), C)
-    assert isinstance(cell.nodes[0][0], MotifModule)
-    assert isinstance(cell.nodes[1][0], ZeroMotif)
+    # Edges in program order: 0 → 1 (motif 2), then into node 2: 0 → 2 (motif 1), 1 → 2 (motif 2).
+    assert [type(edge) for edge in cell.edges] == [MotifModule, ZeroMotif, MotifModule]
     assert cell.closing[0].in_channels == 2 * C
 
 
@@ -183,7 +183,7 @@ def test_each_motif_instance_has_its_own_weights() -> None:
     # The identity-chain cell uses level-2 motif 1 on all four of its edges.
     with seeded_weights():
         cell = build_cell(PRESETS["hierarchical"].initial(), C, C)
-    instances = [node[0] for node in cell.nodes]
+    instances = list(cell.edges)
     assert len(instances) == 4 and all(isinstance(m, MotifModule) for m in instances)
     ids = [{id(p) for p in m.parameters()} for m in instances]
     for a in range(4):
@@ -201,6 +201,19 @@ def test_the_identity_chain_genotype_is_closing_convolutions_only() -> None:
         # Each closing 1×1 convolution has C·C weights and batch norm's C scales and C shifts.
         assert n_params(cell) == closings * (C * C + 2 * C), preset
         check_trains(cell, images(), C)
+
+
+def test_identity_edges_pass_their_input_through_without_a_module() -> None:
+    # 0 → 1 identity, 1 → 2 identity, 0 → 2 conv1x1: node 2 = cat(conv1x1(x0), x0).
+    matrix = [[0, op("identity"), op("conv1x1")], [0, 0, op("identity")], [0, 0, 0]]
+    with seeded_weights():
+        cell = build_cell(genotype_of([matrix]), C, C)
+    assert cell.program == (((0, False),), ((0, True), (1, False)))
+    assert len(cell.edges) == 1 and not any(isinstance(m, nn.Identity) for m in cell.modules())
+    x = images()
+    with torch.no_grad():
+        expected = cell.closing(torch.cat([cell.edges[0](x), x], 1))
+        torch.testing.assert_close(cell(x), expected)
 
 
 def test_equal_seeds_build_equal_cells() -> None:
