@@ -110,7 +110,8 @@ class TrainEvaluator:
     def validate(self, space: Space | None = None) -> None:
         """Load the data and check the split, batch size and device once, before any search starts,
         so that a missing data set is one line of bad input rather than a failure per genotype.
-        Loading here also fills the cache for the worker processes."""
+        Loading here also fills the cache for the worker processes. ``space`` is not checked: any
+        genotype can be trained."""
         _, split = self._host_data()
         resolve_placement(self.training)
         if self.training.batch_size > len(split.train):
