@@ -143,6 +143,28 @@ def status(run_dir: Path, as_json: bool, top: int) -> None:
 
 
 @cli.command()
+@click.argument("run_dirs", nargs=-1, type=_existing_path, metavar="DIR...")
+@click.option(
+    "-o",
+    "--output",
+    type=_existing_path,
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML page to write; its PNGs go beside it as <name>-<figure>.png.",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Genotypes in the top table."
+)
+def report(run_dirs: tuple[Path, ...], output: Path, top: int) -> None:
+    """Compare runs in one self-contained HTML page: best fitness so far per strategy (mean and
+    spread over seeds), the fitness distribution, failures and cache hits, the best genotype drawn,
+    the top genotypes (safe while the runs are writing)."""
+    from hiernas.commands.report import run_report
+
+    run_report(list(run_dirs), output, top=top)
+
+
+@cli.command()
 @click.argument("genotype", type=_existing_path)
 @click.argument("config")
 @click.option(

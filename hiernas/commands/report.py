@@ -1,0 +1,78 @@
+"""``hiernas report``: one HTML page comparing runs, with its PNGs written beside it.
+
+Safe on runs that are being written: each journal is read in one snapshot (``hiernas.report.runs``),
+and the figures and the page are built from that plain data only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from hiernas.errors import InputError
+from hiernas.report import figures, html, stats
+from hiernas.report.runs import Run, read_runs
+from hiernas.run_dir import write_atomically
+from motifs import Genotype
+
+SUFFIXES = (".html", ".htm")
+
+
+def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list[Path]:
+    """Write the report of ``run_dirs`` to ``output`` and its PNGs beside it (``<stem>-<figure>.png``,
+    so that two reports can share a folder); print and return every path written, the page first."""
+    # Checked before any run is read, so that a typo in -o costs nothing.
+    if output.suffix.lower() not in SUFFIXES:
+        raise InputError(f"{output}: the report is an HTML page; give a name ending in .html")
+    if not output.parent.is_dir():
+        raise InputError(f"{output}: cannot be written (no folder {output.parent})")
+    read_at = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    groups = stats.groups(read_runs(run_dirs))
+    # Every table and plot lists runs by strategy, then seed, whatever order they were given in.
+    runs = [run for group in groups for run in group.runs]
+    ranked = stats.top_architectures(runs, top)
+    images = _images(runs, groups, ranked)
+    text = html.page(runs, groups, ranked, images, read_at=read_at, version=_version())
+    written = []
+    try:
+        for name, png in images.items():
+            path = output.with_name(f"{output.stem}-{name}.png")
+            path.write_bytes(png)
+            written.append(path)
+        # The page is replaced whole, so a browser reloading it mid-write never shows half of it.
+        write_atomically(output, text)
+    except OSError as error:
+        where = error.filename or output
+        raise InputError(f"{where}: cannot be written ({error.strerror or type(error).__name__})") from None
+    for path in [output, *written]:
+        print(path)
+    return [output, *written]
+
+
+def _images(
+    runs: Sequence[Run], groups: Sequence[stats.Group], ranked: Sequence[stats.Ranked]
+) -> dict[str, bytes]:
+    """The PNGs by the id of the section that shows them; a plot with no data is left out."""
+    label = runs[0].measure.name
+    labels = [group.label for group in groups]
+    images = {}
+    if any(group.length for group in groups):
+        images["convergence"] = figures.png_bytes(figures.convergence(groups, label))
+    if any(stats.fitness_values(group).size for group in groups):
+        images["distribution"] = figures.png_bytes(figures.distribution(groups, label))
+    images["runs"] = figures.png_bytes(figures.outcomes(runs, labels))
+    if ranked:
+        from motifs.drawing import draw_figure
+
+        genotype = Genotype.from_dict(ranked[0].architecture.genotype)
+        images["best"] = figures.png_bytes(draw_figure(genotype))
+    return images
+
+
+def _version() -> str:
+    try:
+        return version("hiernas")
+    except PackageNotFoundError:
+        return "(not installed)"
