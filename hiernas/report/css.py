@@ -28,6 +28,10 @@ nav a {{ color: #0969da; text-decoration: none; margin-right: 14px; white-space:
 nav a:hover {{ text-decoration: underline; }}
 figure {{ margin: 10px 0 4px; break-inside: avoid; }}
 figure img {{ display: block; max-width: 100%; height: auto; }}
+figure.wide {{ width: min(1400px, calc(100vw - 32px)); position: relative; left: 50%;
+  transform: translateX(-50%); }}
+figure.wide img {{ margin: 0 auto; }}
+figure.wide figcaption {{ max-width: 952px; margin-left: auto; margin-right: auto; }}
 figcaption {{ color: var(--muted); font-size: 13.5px; margin-top: 4px; }}
 table {{ border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 14px;
   font-variant-numeric: tabular-nums; }}

@@ -92,10 +92,14 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" width="{width}" alt="{_e(alt)}">'
 
 
-def _figure(png: bytes | None, alt: str, caption: str) -> str:
+def _figure(png: bytes | None, alt: str, caption: str, *, wide: bool = False) -> str:
+    """A figure in the text column, or (``wide``) one allowed out of it up to the window's width:
+    a hierarchical genotype's drawing is wider than the column, and scaled into it its labels would
+    be too small to read."""
     if png is None:
         return '<p class="note">Nothing to plot yet: no run has a finished evaluation.</p>'
-    return f"<figure>{_img(png, alt)}<figcaption>{caption}</figcaption></figure>"
+    opening = '<figure class="wide">' if wide else "<figure>"
+    return f"{opening}{_img(png, alt)}<figcaption>{caption}</figcaption></figure>"
 
 
 def _strategy(label: str, labels: list[str]) -> str:
@@ -298,7 +302,7 @@ def _best(best: Ranked | None, labels: list[str], decimals: int, png: bytes | No
         "Every motif of every level as an arc diagram (live edges coloured by operation, dead ones "
         "dashed), then the cell flattened to primitives."
     )
-    drawing = _figure(png, "drawing of the best genotype", caption) if png else ""
+    drawing = _figure(png, "drawing of the best genotype", caption, wide=True) if png else ""
     return _section(
         "best", f'<dl class="facts">{listing}</dl>\n{drawing}\n{_genotype(architecture.genotype)}'
     )

@@ -126,15 +126,21 @@ def top_architectures(runs: Sequence[Run], limit: int) -> list[Ranked]:
     return rows[:limit]
 
 
+# Numbers that identify an evaluation rather than describe the network: the table's row, the seed.
+_BOOKKEEPING = frozenset({"index", "seed"})
+
+
 def key_metrics(rows: Sequence[Ranked], limit: int = 4) -> list[str]:
     """The numeric metrics worth a column: held-out (test) accuracies first, since they say whether
-    the search's fitness generalises, then size and cost; bookkeeping such as the table's row index
-    is left to the genotype's details."""
-    names: dict[str, None] = {}
+    the search's fitness generalises, then size and cost. Bookkeeping (row index, seed) and values
+    equal in every row (the step count, the validation set's size) tell the rows apart in nothing
+    and are left out."""
+    values: dict[str, set[float]] = {}
     for row in rows:
         for name, value in row.architecture.metrics.items():
-            if isinstance(value, int | float) and not isinstance(value, bool) and name != "index":
-                names.setdefault(name, None)
+            if isinstance(value, int | float) and not isinstance(value, bool) and name not in _BOOKKEEPING:
+                values.setdefault(name, set()).add(float(value))
+    names = [name for name, seen in values.items() if len(seen) > 1 or len(rows) == 1]
 
     def priority(name: str) -> int:
         lowered = name.lower()
