@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from evolution.journal import FILENAME
+from evolution.journal import FILENAME, Journal
 from hiernas.cli import main
 from hiernas.report.html import SECTIONS
 from hiernas.report.runs import read_run
@@ -209,6 +209,24 @@ def test_runs_that_measure_fitness_differently_are_refused(runs: list[Path], tmp
     config.write_text(config.read_text().replace("cifar10-val-12ep", "cifar10-test-12ep"))
     code, _, err = _cli("report", str(runs[0]), str(other), "-o", str(tmp_path / "r.html"))
     assert code == 2 and "measure fitness differently" in err and err.count("\n") == 1, err
+
+
+def test_a_run_with_nothing_finished_yet(runs: list[Path], tmp_path: Path) -> None:
+    """A run that has just started: every section is there, saying there is nothing yet, and only
+    the proposals plot is drawn; an older report's plots beside the page are not left to mislead."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(runs[0] / "config.yaml", fresh / "config.yaml")
+    Journal.create(fresh / FILENAME).close()
+    output = tmp_path / "report.html"
+    stale = output.with_name("report-convergence.png")
+    stale.write_bytes(PNG_MAGIC)
+    code, _, err = _cli("report", str(fresh), "-o", str(output))
+    assert code == 0, err
+    page = _parse(output)
+    assert page.sections == list(SECTIONS) and len(page.images) == 1
+    assert page.rows["fresh"]["data-best"] == "None"
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["report-runs.png"]
 
 
 def test_report_while_a_run_writes(tmp_path: Path, table: Path) -> None:

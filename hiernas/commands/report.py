@@ -18,6 +18,8 @@ from hiernas.run_dir import write_atomically
 from motifs import Genotype
 
 SUFFIXES = (".html", ".htm")
+# The PNGs a report may write beside its page, named by the section that shows them.
+IMAGES = ("convergence", "distribution", "runs", "best")
 
 
 def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list[Path]:
@@ -37,10 +39,15 @@ def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list
     text = html.page(runs, groups, ranked, images, read_at=read_at, version=_version())
     written = []
     try:
-        for name, png in images.items():
+        for name in IMAGES:
             path = output.with_name(f"{output.stem}-{name}.png")
-            path.write_bytes(png)
-            written.append(path)
+            if name in images:
+                path.write_bytes(images[name])
+                written.append(path)
+            else:
+                # A plot with nothing to show this time: an older report's one would be mistaken
+                # for this report's.
+                path.unlink(missing_ok=True)
         # The page is replaced whole, so a browser reloading it mid-write never shows half of it.
         write_atomically(output, text)
     except OSError as error:

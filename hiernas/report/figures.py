@@ -171,6 +171,7 @@ def outcomes(runs: Sequence[Run], labels: list[str]) -> Figure:
     """Each run's proposals: done (its strategy's colour), cache hits (the same, light), failed
     (hatched) and still pending (outlined), stacked; the run names are coloured by strategy."""
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     figure = _figure(WIDTH, 1.15 + 0.3 * len(runs))
     ax = figure.add_subplot()
@@ -194,6 +195,7 @@ def outcomes(runs: Sequence[Run], labels: list[str]) -> Figure:
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
     ax.set_ylim(-0.6, len(runs) - 0.4)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # proposals are whole, even with none yet
     ax.set_xlabel("proposals", fontsize=LABEL_SIZE, color=INK)
     legend = [
         Patch(color="#7a7f85", label="done"),

@@ -142,8 +142,8 @@ def _header(runs: Sequence[Run], groups: Sequence[Group], measure: str, read_at:
     unfinished = [run for run in runs if not run.complete]
     if unfinished:
         text.append(
-            f'<p class="warn">{len(unfinished)} of {len(runs)} runs are unfinished (still running, or '
-            "stopped before their budget): their curves end early, and the mean at each evaluation "
+            f'<p class="warn">{len(unfinished)} of {len(runs)} runs {"is" if len(unfinished) == 1 else "are"} '
+            "unfinished (still running, or stopped before their budget): their curves end early, and the mean at each evaluation "
             "counts only the runs that reached it.</p>"
         )
     text += [f"<nav>{nav}</nav>", "</header>"]
