@@ -156,15 +156,11 @@ def read_runs(run_dirs: Sequence[Path]) -> list[Run]:
             f"{second.path}: {_short(second.measure)}); report them separately"
         )
     names = _names([run.path.resolve() for run in runs])
-    return [_with_name(run, name) for run, name in zip(runs, names, strict=True)]
+    return [replace(run, name=name) for run, name in zip(runs, names, strict=True)]
 
 
 def _short(measure: Measure) -> str:
     return f"{measure.kind} evaluator, {measure.name} on {measure.source}"
-
-
-def _with_name(run: Run, name: str) -> Run:
-    return replace(run, name=name)
 
 
 def _names(paths: list[Path]) -> list[str]:
