@@ -1,0 +1,17 @@
+"""``hiernas export``: genotypes and networks in formats other tools read.
+
+One module per format family, each checked on the spot by ``checks``:
+
+    sources         the genotypes to export: a run's best (read-only journal snapshot) or one file
+    genotypes       json/yaml: genotype files in the DESIGN.md format, with fitness and metrics
+    python_source   py: a standalone PyTorch source file that builds the same module
+    standalone_check  the script a fresh interpreter runs to check that source file
+    traced          torchscript and onnx: the network in a template, with trained weights or not
+    template        which network template, input shape and class count an export uses
+    weights         trained weights from ``hiernas train`` (model.pt or checkpoint.pt)
+    checks          outputs of an export against the PyTorch module's, within 1e-4
+"""
+
+from __future__ import annotations
+
+FORMATS = ("json", "yaml", "py", "torchscript", "onnx")
