@@ -1,0 +1,83 @@
+"""What is exported: the best genotypes of a run, or the one genotype of a file.
+
+A run directory is read like ``hiernas status`` reads it: its journal opened read-only and the
+ranking taken in one snapshot, so an export of a run that is still writing sees one consistent
+state and never disturbs the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hiernas.errors import InputError
+from hiernas.run_dir import CONFIG_FILE, open_journal_read_only
+from motifs.canonical import canonical_key
+from motifs.files import load_genotype
+from motifs.genotype import Genotype
+
+
+@dataclass(frozen=True)
+class Exportable:
+    """One genotype to export. ``name`` is the stem of every file written for it."""
+
+    name: str
+    genotype: Genotype
+    key: str
+    rank: int | None = None
+    fitness: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    proposal: int | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """The genotypes of a run (best first) or a file, and the run's configuration file if any."""
+
+    path: Path
+    entries: tuple[Exportable, ...]
+    config_file: Path | None
+    is_run: bool
+
+
+def read_source(path: Path, top: int) -> Source:
+    """A run directory's ``top`` best finished evaluations, or a genotype file (``top`` must then
+    be 1: a file holds one genotype)."""
+    if top < 1:
+        raise InputError(f"--top: must be at least 1, got {top}")
+    if path.is_dir():
+        return _read_run(path, top)
+    if not path.exists():
+        raise InputError(f"{path}: no such run directory or genotype file")
+    if top != 1:
+        raise InputError(f"--top {top}: {path} is one genotype file; --top ranks a run directory's results")
+    genotype = load_genotype(path)
+    return Source(path, (Exportable(path.stem, genotype, canonical_key(genotype)),), None, is_run=False)
+
+
+def _read_run(run_dir: Path, top: int) -> Source:
+    # The configuration only chooses a network template; a journal without one (a run driven
+    # from Python, as the engine tests do) still has genotypes to export.
+    config = run_dir / CONFIG_FILE if (run_dir / CONFIG_FILE).is_file() else None
+    journal = open_journal_read_only(run_dir)
+    try:
+        with journal.snapshot():
+            ranked = journal.top(top)
+    finally:
+        journal.close()
+    if not ranked:
+        raise InputError(f"{run_dir}: no finished evaluation yet, so nothing to export")
+    entries = tuple(
+        Exportable(
+            f"rank{rank}",
+            Genotype.from_dict(result.genotype),
+            result.key,
+            rank=rank,
+            fitness=result.fitness,
+            metrics=result.metrics,
+            proposal=result.proposal_id,
+        )
+        for rank, result in enumerate(ranked, start=1)
+    )
+    return Source(run_dir, entries, config, is_run=True)

@@ -1,0 +1,63 @@
+"""Which network a genotype is exported in: template, input shape and class count.
+
+DESIGN.md, "Networks": the paper searches in a small template (C0 = 16, N = 1; the config's
+``network`` section) and trains the final architecture in a large one (C0 = 64, N = 2; ``final``).
+``--template`` picks one; by default the evaluation template when trained weights are given (that is
+what ``hiernas train`` trains) and the search template otherwise.
+
+The configuration comes, first that applies, from ``--config``, the ``config.yaml`` that ``hiernas
+train`` wrote beside the weights, the run directory's ``config.yaml``, or the paper's setting on
+CIFAR-10 (as ``hiernas describe`` uses). ``--set`` overrides apply to whichever is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hiernas.commands.describe import ASSUMED_CLASSES, DATA_SHAPES
+from hiernas.config import NetworkConfig, RunConfig, load_config
+from hiernas.final_training import final_network
+
+TemplateKind = Literal["search", "evaluation"]
+TEMPLATES: tuple[TemplateKind, ...] = ("search", "evaluation")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    kind: TemplateKind
+    network: NetworkConfig
+    image_shape: tuple[int, int, int]
+    classes: int
+    # The seed untrained networks are initialised from (the config's run seed).
+    seed: int
+
+    def describe(self) -> str:
+        net = self.network
+        channels, height, width = self.image_shape
+        return (
+            f"{self.kind} template C0={net.channels}, N={net.cells_per_stage}, {net.stages} stages, "
+            f"{net.merge} merge, {channels}x{height}x{width} images, {self.classes} classes"
+        )
+
+
+def load_export_config(
+    config: str | None, overrides: Sequence[str], *, beside_weights: Path | None, run_config: Path | None
+) -> RunConfig:
+    """The configuration an export uses (see the module docstring for the order)."""
+    if config is not None:
+        return load_config(config, overrides)
+    for candidate in (beside_weights, run_config):
+        if candidate is not None:
+            return load_config(str(candidate), overrides)
+    return load_config("paper", ["data.dataset=cifar10", *overrides], prefer_preset=True)
+
+
+def make_template(config: RunConfig, kind: TemplateKind, *, classes: int | None = None) -> Template:
+    """``classes`` (read from trained weights) stands in where the data set does not say how many
+    classes it has (an image folder, which is only known once read)."""
+    image_shape, known_classes = DATA_SHAPES[config.data.dataset]
+    network = config.network if kind == "search" else final_network(config)
+    return Template(kind, network, image_shape, known_classes or classes or ASSUMED_CLASSES, config.seed)
