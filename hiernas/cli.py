@@ -185,6 +185,66 @@ def train(genotype: Path, config: str, output: Path | None, overrides: Sequence[
     run_train(genotype, config, output=output, overrides=overrides)
 
 
+@cli.command()
+@click.argument("source", type=_existing_path, metavar="RUN_DIR|GENOTYPE")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml", "py", "torchscript", "onnx"]),
+    required=True,
+    help="json/yaml: genotype files (a run's with a ranking of fitness and metrics); py: standalone "
+    "PyTorch source; torchscript, onnx (opset 18): the network, checked against PyTorch.",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=1, show_default=True, help="How many of a run's best."
+)
+@click.option(
+    "--weights",
+    type=_existing_path,
+    default=None,
+    help="Trained weights: a 'hiernas train' folder, its model.pt or checkpoint.pt.",
+)
+@click.option(
+    "-o", "--output", type=_existing_path, default=None, help="Folder to write [default: exports/<name>]."
+)
+@click.option(
+    "--config",
+    default=None,
+    help="Config of the template [default: beside the weights, the run's, or the paper's].",
+)
+@click.option(
+    "--template",
+    type=click.Choice(["search", "evaluation"]),
+    default=None,
+    help="Network template [default: evaluation with --weights, else search].",
+)
+@_set_option
+def export(
+    source: Path,
+    fmt: str,
+    top: int,
+    weights: Path | None,
+    output: Path | None,
+    config: str | None,
+    template: str | None,
+    overrides: Sequence[str],
+) -> None:
+    """Export a run's best genotypes (or one genotype file) as genotype files, PyTorch source,
+    TorchScript or ONNX; every file is checked against the PyTorch module on the spot."""
+    from hiernas.commands.export import run_export
+
+    run_export(
+        source,
+        fmt=fmt,
+        top=top,
+        weights=weights,
+        output=output,
+        config=config,
+        template=template,
+        overrides=overrides,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every way it can end into an exit code."""
     try:
