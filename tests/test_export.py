@@ -499,6 +499,7 @@ def test_bad_input_exits_2_with_one_line(
         ([genotype, "--format", "xml"], "--format"),
         ([genotype, "--format", "json", "--top", 3], "one genotype file"),
         ([genotype, "--format", "json", "--weights", not_weights], "--weights"),
+        ([genotype, "--format", "yaml", "--config", "paper"], "--config applies to networks"),
         ([genotype, "--format", "py", "--weights", tmp_path / "missing.pt"], "no such weights file"),
         ([genotype, "--format", "py", "--weights", not_weights], "not a PyTorch weights file"),
         ([genotype, "--format", "py", "--weights", tmp_path], "holds no model.pt"),

@@ -50,8 +50,12 @@ def run_export(
         raise InputError(f"--format: unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
     if template is not None and template not in TEMPLATES:
         raise InputError(f"--template: unknown template {template!r} (allowed: {', '.join(TEMPLATES)})")
-    if fmt in ("json", "yaml") and (weights is not None or template is not None):
-        raise InputError(f"--weights and --template apply to networks (py, torchscript, onnx), not to {fmt}")
+    network_options = {"--weights": weights, "--template": template, "--config": config}
+    given = [name for name, value in network_options.items() if value is not None] + ["--set"] * bool(
+        overrides
+    )
+    if fmt in ("json", "yaml") and given:
+        raise InputError(f"{given[0]} applies to networks (py, torchscript, onnx), not to {fmt} exports")
     source = read_source(source_path, top)
     trained = read_weights(weights) if weights is not None else None
     if trained is not None and len(source.entries) > 1:

@@ -10,6 +10,7 @@ One module per format family, each checked on the spot by ``checks``:
     template        which network template, input shape and class count an export uses
     weights         trained weights from ``hiernas train`` (model.pt or checkpoint.pt)
     checks          outputs of an export against the PyTorch module's, within 1e-4
+    calibration     batch-norm statistics for untrained networks, so that those checks bite
 """
 
 from __future__ import annotations
