@@ -50,10 +50,8 @@ def run_export(
         raise InputError(f"--format: unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
     if template is not None and template not in TEMPLATES:
         raise InputError(f"--template: unknown template {template!r} (allowed: {', '.join(TEMPLATES)})")
-    network_options = {"--weights": weights, "--template": template, "--config": config}
-    given = [name for name, value in network_options.items() if value is not None] + ["--set"] * bool(
-        overrides
-    )
+    network_options = {"--weights": weights, "--template": template, "--config": config, "--set": overrides}
+    given = [name for name, value in network_options.items() if value]
     if fmt in ("json", "yaml") and given:
         raise InputError(f"{given[0]} applies to networks (py, torchscript, onnx), not to {fmt} exports")
     source = read_source(source_path, top)
@@ -61,7 +59,8 @@ def run_export(
     if trained is not None and len(source.entries) > 1:
         raise InputError(f"--weights fit one genotype, but --top {top} exports {len(source.entries)}")
     if fmt in ("json", "yaml"):
-        written = export_genotypes(source, _prepare(output or default_output(source_path)), fmt)  # type: ignore[arg-type]
+        directory = _prepare(output or default_output(source_path))
+        written = export_genotypes(source, directory, fmt)  # type: ignore[arg-type]
     else:
         chosen = _template(source, trained, config, template, overrides)
         # Built (and trained weights fitted) before anything is written: bad input leaves no folder.
