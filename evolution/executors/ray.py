@@ -42,6 +42,9 @@ class _EvaluationActor:
 class _Slot:
     name: str
     actor: Any
+    # Resolves once the actor has started (its process up, the evaluator unpickled).
+    ready_ref: Any = None
+    ready_at: float | None = None
     task: Task | None = None
     ref: Any = None
     started: float = 0.0
@@ -78,7 +81,25 @@ class RayExecutor:
     def _new_slot(self) -> _Slot:
         name = f"ray-actor-{self._spawned}" + ("@gpu" if self._gpu_share else "@cpu")
         self._spawned += 1
-        return _Slot(name, self._actor_class.remote(self._evaluator, name, bool(self._gpu_share)))
+        actor = self._actor_class.remote(self._evaluator, name, bool(self._gpu_share))
+        return _Slot(name, actor, ready_ref=actor.pid.remote())
+
+    def _note_started_actors(self, slots: list[_Slot]) -> None:
+        starting = [s for s in slots if s.ready_at is None]
+        if starting:
+            ready, _ = self._ray.wait([s.ready_ref for s in starting], num_returns=len(starting), timeout=0)
+            ready_ids, now = {id(ref) for ref in ready}, time.time()
+            for slot in starting:
+                if id(slot.ready_ref) in ready_ids:
+                    slot.ready_at = now
+
+    def _expiry(self, slot: _Slot) -> float | None:
+        """When the slot's evaluation times out. The clock starts when both the task was submitted
+        and the actor had started: a replacement actor can take many seconds to start (a process,
+        imports, the evaluator unpickled) and that is no part of the evaluation."""
+        if self.timeout is None or slot.ready_at is None:
+            return None
+        return max(slot.started, slot.ready_at) + self.timeout
 
     def submit(self, task: Task) -> str:
         slot = next((s for s in self._slots if s.task is None), None)
@@ -91,11 +112,16 @@ class RayExecutor:
         busy = [s for s in self._slots if s.task is not None]
         if not busy:
             return []
+        self._note_started_actors(busy)
         limit = timeout
-        if self.timeout is not None:
-            until_expiry = max(0.0, min(s.started for s in busy) + self.timeout - time.time())
+        expiries = [e for e in map(self._expiry, busy) if e is not None]
+        if expiries:
+            until_expiry = max(0.0, min(expiries) - time.time())
             limit = until_expiry if limit is None else min(limit, until_expiry)
-        ready, _ = self._ray.wait([s.ref for s in busy], num_returns=1, timeout=limit)
+        # An actor that finishes starting wakes this wait too, so that its evaluation's clock starts.
+        starting = [s.ready_ref for s in busy if s.ready_at is None]
+        ready, _ = self._ray.wait([s.ref for s in busy] + starting, num_returns=1, timeout=limit)
+        self._note_started_actors(busy)
         ready_ids = {id(ref) for ref in ready}
         done: list[Completion] = []
         for index, slot in enumerate(self._slots):
@@ -103,7 +129,7 @@ class RayExecutor:
                 continue
             if id(slot.ref) in ready_ids:
                 done.append(self._collect(index))
-            elif self.timeout is not None and time.time() - slot.started > self.timeout:
+            elif (expiry := self._expiry(slot)) is not None and time.time() > expiry:
                 done.append(
                     self._replace(
                         index,
