@@ -35,6 +35,7 @@ from hiernas.config import NetworkConfig, RunConfig, config_differences
 from hiernas.data.dataset import Dataset
 from hiernas.data.device import DeviceImages, Normalise, TrainBatches
 from hiernas.errors import InputError
+from hiernas.run_dir import write_atomically
 from hiernas.schedule import lr_factor
 from hiernas.training import (
     Placement,
@@ -265,16 +266,6 @@ def _save_torch(path: Path, value: Any) -> None:
     os.close(fd)
     try:
         torch.save(value, temp)
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)

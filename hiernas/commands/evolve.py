@@ -10,11 +10,11 @@ from rich.console import Console
 
 from evolution.driver import Driver, RunStatus
 from evolution.executors import make_executor
-from evolution.registry import make_strategy
 from hiernas.config import RunConfig, load_config
 from hiernas.evaluators.factory import build_evaluator
 from hiernas.progress import SearchDisplay, status_line
 from hiernas.run_dir import open_run, write_best, write_data_record
+from hiernas.search import strategy_for
 from motifs import Genotype
 
 
@@ -35,12 +35,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
         f"{'resuming' if resumed else 'starting'} {config.search.strategy} search in {run_dir} "
         f"(budget {config.budget}, {config.executor.workers} {config.executor.kind} worker(s))"
     )
-    strategy = make_strategy(
-        config.search.strategy,
-        config.space.to_space(),
-        config.seed,
-        {**config.search.model_dump(), "init_mutations": config.space.init_mutations},
-    )
+    strategy = strategy_for(config)
     executor = make_executor(
         config.executor.kind,
         evaluator,

@@ -1,0 +1,196 @@
+"""Evolution, aging evolution, random search and the RL controller on NAS-Bench-201, on equal terms.
+
+Every run goes through what ``hiernas evolve nb201`` runs: the configuration of ``configs/nb201.yaml``
+(plus ``--set`` overrides any user could give), the strategy from the registry, the Driver with the
+inline executor, the table evaluator and dedup, into a fresh temporary run directory. Per strategy
+and seed it records the best ``cifar10-val-12ep`` found within the budget (the fitness the search
+sees), the ``cifar10-test-12ep`` of that genotype (never seen by the search), and after how many
+evaluations the search first found a cell in the table's top 1% by validation accuracy.
+
+    python benchmarks/strategy_comparison.py [--table ../shared/data/nb201-12epoch.csv]
+        [--seeds 20] [--budget 150] [--set VARIANT:KEY=VALUE ...] [--sweep]
+
+Variants: evolution (the config as it is), aging (search.aging=true), random, rl. ``--set
+rl:search.rl.lr=0.003`` changes one variant, exactly as ``hiernas evolve --set`` would. ``--sweep``
+runs the built-in grid of user-settable values instead, on seeds 100.. so that the settings are not
+chosen on the seeds the final comparison reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hiernas.config import RunConfig, load_config
+from hiernas.evaluators.table import TableEvaluator, load_table
+from hiernas.search import run_inline
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TABLE = Path(os.environ.get("HIERNAS_SHARED", ROOT.parent / "shared")) / "data" / "nb201-12epoch.csv"
+TEST_COLUMN = "cifar10-test-12ep"
+
+# What makes each variant, on top of configs/nb201.yaml.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "evolution": (),
+    "aging": ("search.aging=true",),
+    "random": ("search.strategy=random",),
+    "rl": ("search.strategy=rl",),
+}
+
+# The sweep: each entry is one setting of one variant (overrides added to the variant's own).
+SWEEP: dict[str, tuple[tuple[str, ...], ...]] = {
+    "evolution": tuple(
+        (f"search.population={p}", f"search.tournament={t}") for p in (10, 20, 50) for t in (0.1, 0.25, 0.5)
+    ),
+    "aging": tuple(
+        (f"search.population={p}", f"search.tournament={t}") for p in (10, 20, 50) for t in (0.1, 0.25, 0.5)
+    ),
+    "rl": (
+        *(
+            (f"search.rl.lr={lr}", f"search.rl.update_every={m}")
+            for lr in (6e-4, 3e-3, 1e-2, 3e-2)
+            for m in (1, 5)
+        ),
+        *(
+            ("search.rl.lr=0.01", "search.rl.update_every=5", f"search.rl.baseline_decay={d}")
+            for d in (0.8, 0.99)
+        ),
+        *(("search.rl.lr=0.01", "search.rl.update_every=5", f"search.rl.entropy={e}") for e in (0.01, 0.1)),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    best_val: float
+    best_test: float
+    first_top: int | None  # evaluations until the first top-1% cell, None if not within budget
+    evaluations: int
+    cached: int
+    seconds: float
+
+
+def top_threshold(table: Path, column: str, fraction: float = 0.01) -> float:
+    """The lowest value among the table's best ``fraction`` of rows by ``column``."""
+    loaded = load_table(table)
+    at = loaded.columns.index(column)
+    values = sorted((row[at] for row in loaded.rows.values() if row[at] is not None), reverse=True)
+    return values[math.ceil(fraction * len(values)) - 1]
+
+
+def run_once(config: RunConfig, threshold: float) -> Outcome:
+    """One search, as ``hiernas evolve`` runs it, in a temporary run directory."""
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        status, history = run_inline(config, TableEvaluator.from_config(config.evaluator), Path(directory))  # type: ignore[arg-type]
+        seconds = time.perf_counter() - start
+    evaluations, first_top, best = 0, None, None
+    for told in history:
+        if told.cached:
+            continue  # free, and its fitness was seen before
+        evaluations += 1
+        result = told.result
+        if not result.ok:
+            continue
+        if first_top is None and result.fitness >= threshold:
+            first_top = evaluations
+        if best is None or result.fitness > best.fitness:  # the first of equals, as the driver
+            best = result
+    assert best is not None and best.fitness == status.best_fitness
+    return Outcome(
+        best.fitness, float(best.metrics[TEST_COLUMN]), first_top, evaluations, status.cached, seconds
+    )
+
+
+def config_for(table: Path, budget: int, seed: int, overrides: Sequence[str]) -> RunConfig:
+    return load_config("nb201", [f"evaluator.table={table}", f"budget={budget}", f"seed={seed}", *overrides])
+
+
+def summarise(outcomes: Sequence[Outcome]) -> dict[str, str]:
+    def mean_std(values: Sequence[float], digits: int = 2) -> str:
+        if not values:
+            return "–"
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
+
+    reached = [o.first_top for o in outcomes if o.first_top is not None]
+    return {
+        "best val": mean_std([o.best_val for o in outcomes]),
+        "test of best": mean_std([o.best_test for o in outcomes]),
+        "evals to top 1%": mean_std([float(r) for r in reached], 1),
+        "reached": f"{len(reached)}/{len(outcomes)}",
+        "cache hits": f"{statistics.mean(o.cached for o in outcomes):.1f}",
+        "s/run": f"{statistics.mean(o.seconds for o in outcomes):.2f}",
+    }
+
+
+def print_table(rows: Sequence[tuple[str, str, dict[str, str]]]) -> None:
+    columns = ["strategy", "settings", *rows[0][2]]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("---" for _ in columns) + "|")
+    for name, settings, cells in rows:
+        print("| " + " | ".join([name, settings or "(config)", *cells.values()]) + " |", flush=True)
+
+
+def compare(
+    table: Path, budget: int, seeds: Sequence[int], plan: Sequence[tuple[str, tuple[str, ...]]]
+) -> None:
+    threshold = top_threshold(table, load_config("nb201", [f"evaluator.table={table}"]).evaluator.fitness)
+    print(f"top-1% threshold of the table's fitness column: {threshold}; seeds {seeds[0]}..{seeds[-1]}\n")
+    rows = []
+    for name, extra in plan:
+        overrides = (*VARIANTS[name], *extra)
+        outcomes = [run_once(config_for(table, budget, seed, overrides), threshold) for seed in seeds]
+        rows.append((name, " ".join(extra), summarise(outcomes)))
+        print(f"  done: {name} {' '.join(extra)}", file=sys.stderr, flush=True)
+    print_table(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--table", type=Path, default=DEFAULT_TABLE)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=150)
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="VARIANT:KEY=VALUE",
+        help="e.g. rl:search.rl.lr=0.01",
+    )
+    parser.add_argument("--sweep", action="store_true", help="the built-in grid, on seeds 100..")
+    parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), default=sorted(VARIANTS))
+    args = parser.parse_args(argv)
+    extra: dict[str, list[str]] = {name: [] for name in VARIANTS}
+    for item in args.sets:
+        name, _, override = item.partition(":")
+        if name not in VARIANTS or "=" not in override:
+            parser.error(
+                f"--set {item!r}: expected VARIANT:KEY=VALUE with VARIANT one of {', '.join(VARIANTS)}"
+            )
+        extra[name].append(override)
+    order = [name for name in VARIANTS if name in args.only]
+    print("command: python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]))
+    if args.sweep:
+        plan = [(name, tuple(extra[name]) + setting) for name in order for setting in SWEEP.get(name, ((),))]
+        seeds = range(100, 100 + args.seeds)
+    else:
+        plan = [(name, tuple(extra[name])) for name in order]
+        seeds = range(args.seeds)
+    compare(args.table, args.budget, list(seeds), plan)
+
+
+if __name__ == "__main__":
+    main()

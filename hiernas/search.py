@@ -1,0 +1,42 @@
+"""A configuration's search, without the command line around it: its strategy, and a whole run in
+this process (what the strategy benchmarks time, run for run as ``hiernas evolve`` would)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolution.driver import Driver, RunStatus
+from evolution.evaluation import Evaluator
+from evolution.executors.inline import InlineExecutor
+from evolution.journal import FILENAME, Journal
+from evolution.registry import make_strategy
+from evolution.strategy import Strategy, Told
+from hiernas.config import RunConfig
+
+
+def strategy_for(config: RunConfig) -> Strategy:
+    """The strategy ``config.search`` names, over the configured space and seed."""
+    return make_strategy(
+        config.search.strategy,
+        config.space.to_space(),
+        config.seed,
+        {**config.search.model_dump(), "init_mutations": config.space.init_mutations},
+    )
+
+
+def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[RunStatus, list[Told]]:
+    """A fresh run of ``config`` in ``run_dir`` with the inline executor: its final status and its
+    history (every result in the order the strategy was told)."""
+    journal = Journal.create(run_dir / FILENAME)
+    try:
+        status = Driver(
+            strategy_for(config),
+            InlineExecutor(evaluator),
+            journal,
+            budget=config.budget,
+            seed=config.seed,
+            dedup=config.search.dedup,
+        ).run()
+        return status, journal.history()
+    finally:
+        journal.close()
