@@ -83,3 +83,15 @@ class FaultyEvaluator:
         if fault == "die" or (fault == "die_once" and not retry):
             os.kill(os.getpid(), signal.SIGKILL)
         return EvalResult.done(toy_fitness(genotype))
+
+
+class SlowStartEvaluator(ToyEvaluator):
+    """Takes ``start`` seconds to unpickle, as a worker's first import of a big library does."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__()
+        self.start = start
+
+    def __setstate__(self, state: dict) -> None:
+        time.sleep(state["start"])
+        self.__dict__.update(state)

@@ -10,7 +10,7 @@ from evolution.executors.local import LocalExecutor
 from evolution.journal import FILENAME, Journal
 from evolution.random_search import RandomSearch
 from motifs import PRESETS
-from tests.evaluators import FaultyEvaluator
+from tests.evaluators import FaultyEvaluator, SlowStartEvaluator
 
 
 def test_every_fault_is_recorded_and_the_run_completes(tmp_path: Path) -> None:
@@ -47,3 +47,14 @@ def test_every_fault_is_recorded_and_the_run_completes(tmp_path: Path) -> None:
     # die_once: lost on the first attempt, done on the second.
     assert any(r[1] == 2 and r[2] == "done" for r in finals)
     assert status.failed == 5 and status.done == 7 and status.lost == 2
+
+
+def test_a_workers_start_up_is_not_part_of_the_timeout(tmp_path: Path) -> None:
+    # Each worker takes 3 s to start; each evaluation is instant. Timed from submission, every
+    # first evaluation would pass a 2 s timeout; timed from its start in the worker, none does.
+    journal = Journal.create(tmp_path / FILENAME)
+    executor = LocalExecutor(SlowStartEvaluator(start=3.0), workers=2, timeout=2.0)
+    status = Driver(
+        RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=20), executor, journal, budget=4, seed=0
+    ).run()
+    assert status.done == 4 and status.failed == 0

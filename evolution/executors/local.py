@@ -74,8 +74,11 @@ def _worker_main(
         if task is None:
             return
         started = time.time()
+        # Tells the driver when the evaluation's timeout clock starts: a fresh worker takes seconds
+        # to start (a process, torch imported, the evaluator unpickled), and that is no part of it.
+        connection.send(("started", started))
         result = run_task(evaluator, task, device, name)
-        connection.send((task.evaluation_id, result.to_dict(), started, time.time()))
+        connection.send(("result", task.evaluation_id, result.to_dict(), started, time.time()))
 
 
 @dataclass
@@ -86,6 +89,8 @@ class _Worker:
     connection: Connection
     task: Task | None = None
     started: float = 0.0
+    # When the worker began its task (its own "started" message); None until it has said so.
+    running_since: float | None = None
     finished_any: bool = field(default=False)
 
 
@@ -126,7 +131,7 @@ class LocalExecutor:
         worker = next((w for w in self._workers if w.task is None), None)
         if worker is None:
             raise ExecutorError("submit() with every worker busy")
-        worker.task, worker.started = task, time.time()
+        worker.task, worker.started, worker.running_since = task, time.time(), None
         # A dead worker cannot take the task; wait() then sees its sentinel and reports it lost.
         with contextlib.suppress(BrokenPipeError, OSError):
             worker.connection.send(task)
@@ -135,9 +140,9 @@ class LocalExecutor:
     def wait(self, timeout: float | None = None) -> list[Completion]:
         deadline = None if timeout is None else time.time() + timeout
         busy = [w for w in self._workers if w.task is not None]
-        if self.timeout is not None and busy:
-            first_expiry = min(w.started for w in busy) + self.timeout
-            deadline = first_expiry if deadline is None else min(deadline, first_expiry)
+        expiries = [e for e in map(self._expiry, busy) if e is not None]
+        if expiries:
+            deadline = min(expiries) if deadline is None else min(deadline, *expiries)
         waits = [w.connection for w in busy] + [w.process.sentinel for w in self._workers]
         ready = set(wait(waits, None if deadline is None else max(0.0, deadline - time.time())))
         done: list[Completion] = []
@@ -149,17 +154,28 @@ class LocalExecutor:
                     continue
             if worker.process.sentinel in ready or not worker.process.is_alive():
                 done.extend(self._replace(index, lost=True))
-            elif (
-                worker.task is not None
-                and self.timeout is not None
-                and time.time() - worker.started > self.timeout
-            ):
+            elif (expiry := self._expiry(worker)) is not None and time.time() > expiry:
                 done.extend(self._replace(index, lost=False))
         return done
 
+    def _expiry(self, worker: _Worker) -> float | None:
+        """When the worker's evaluation times out, counted from when the worker began it."""
+        if self.timeout is None or worker.task is None or worker.running_since is None:
+            return None
+        return worker.running_since + self.timeout
+
     def _receive(self, worker: _Worker) -> Completion | None:
+        """The worker's result, if it has sent one; its "started" message is noted on the way."""
         try:
-            evaluation_id, result, started, ended = worker.connection.recv()
+            while worker.connection.poll():
+                message = worker.connection.recv()
+                if message[0] == "started":
+                    worker.running_since = message[1]
+                    continue
+                _, evaluation_id, result, started, ended = message
+                break
+            else:
+                return None
         except (EOFError, OSError):
             return None  # died while sending: the sentinel path reports it
         worker.task, worker.finished_any = None, True
