@@ -36,7 +36,7 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "random": {"strategy": "random"},
     # The settings chosen on the NB201 table (benchmarks/RESULTS.md, "Strategy comparison"); the
     # rewards' scale (fractions here, percent there) does not matter to the controller.
-    "rl": {"strategy": "rl", "rl": {"lr": 0.01, "update_every": 5}},
+    "rl": {"strategy": "rl", "rl": {"lr": 0.01, "update_every": 1}},
 }
 
 
