@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -261,11 +260,11 @@ def _load_checkpoint(path: Path, placement: Placement) -> dict[str, Any] | None:
 
 def _save_torch(path: Path, value: Any) -> None:
     """torch.save to a temporary file in the same folder, then rename: a kill mid-write leaves the
-    previous file intact."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    os.close(fd)
+    previous file intact. The temporary name is made by hand rather than by mkstemp, so the file
+    gets the user's usual permissions (mkstemp's are private; weights are meant to be shared)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         torch.save(value, temp)
         os.replace(temp, path)
     finally:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
