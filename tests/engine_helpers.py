@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import random
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from evolution.driver import Driver, RunStatus
@@ -71,3 +73,17 @@ def journal_rows(run_dir: Path) -> dict[str, list[tuple]]:
                 "SELECT id, proposal, attempt, status, final, fitness, metrics, error FROM evaluations ORDER BY id"
             ).fetchall(),
         }
+
+
+def start_table_search(run_dir: Path, table: Path, budget: int) -> subprocess.Popen[bytes]:
+    """``hiernas evolve nb201`` (random search on ``table``) in its own process: a real writer for
+    the tests that read a run while it is being written. Its output is discarded: nobody reads it,
+    and a pipe left unread would fill and stall the writer."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "hiernas", "evolve", "nb201", "--run-dir", str(run_dir)),
+            *("--budget", str(budget), "--strategy", "random", "--set", f"evaluator.table={table}"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -13,7 +13,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,7 +23,7 @@ from evolution.journal import FILENAME, Journal
 from hiernas.cli import main
 from hiernas.report.html import SECTIONS
 from hiernas.report.runs import read_run
-from tests.engine_helpers import synthetic_nb201_table
+from tests.engine_helpers import start_table_search, synthetic_nb201_table
 
 STRATEGIES = ("evolution", "random", "rl")
 SEEDS = (0, 1)
@@ -234,25 +233,7 @@ def test_report_while_a_run_writes(tmp_path: Path, table: Path) -> None:
     never a partial read (the counts and the history come from one snapshot, so they agree), and
     what is finished only grows."""
     run_dir = tmp_path / "run"
-    search = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hiernas",
-            "evolve",
-            "nb201",
-            "--run-dir",
-            str(run_dir),
-            "--budget",
-            "5000",
-            "--strategy",
-            "random",
-            "--set",
-            f"evaluator.table={table}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    search = start_table_search(run_dir, table, budget=5000)
     reads, reports, last = 0, 0, -1
     try:
         deadline = time.time() + 120

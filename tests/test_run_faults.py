@@ -9,7 +9,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from evolution.journal import FILENAME, Journal, JournalError
 from evolution.random_search import RandomSearch
 from hiernas.cli import main
 from motifs import PRESETS
-from tests.engine_helpers import journal_rows, synthetic_nb201_table
+from tests.engine_helpers import journal_rows, start_table_search, synthetic_nb201_table
 from tests.evaluators import ToyEvaluator
 
 
@@ -167,25 +166,7 @@ def test_status_while_the_run_writes(tmp_path: Path, table: Path) -> None:
     """A real search in another process; status reads it over and over: never 'database is
     locked', never a partial read, counts only grow."""
     run_dir = tmp_path / "run"
-    search = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hiernas",
-            "evolve",
-            "nb201",
-            "--run-dir",
-            str(run_dir),
-            "--budget",
-            "3000",
-            "--strategy",
-            "random",
-            "--set",
-            f"evaluator.table={table}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    search = start_table_search(run_dir, table, budget=3000)
     reads, last = 0, -1
     try:
         deadline = time.time() + 120
