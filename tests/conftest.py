@@ -4,6 +4,7 @@ tests that need it skip with the reason when it is absent."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,12 @@ def cifar_tarball() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Data caches go to a per-session temporary folder, never the user's ~/.cache."""
     monkeypatch.setenv("HIERNAS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """For modules of small networks: ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    from tests.torch_helpers import one_thread
+
+    with one_thread():
+        yield

@@ -6,8 +6,7 @@ are drawn under a locally forked and seeded torch RNG, inputs from an explicit `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -19,26 +18,12 @@ from motifs import PRESETS, Genotype, Motif
 from motifs.assembly import MotifModule, MotifPlan, ZeroMotif, build_cell
 from motifs.operations import OPERATIONS
 from tests.strategies import genotypes
+from tests.torch_helpers import seeded_weights
 
 BATCH, SIZE, C = 2, 8, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads, and on a loaded machine OpenMP's spinning threads
-    make them ten times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@contextmanager
-def seeded_weights(seed: int = 0) -> Iterator[None]:
-    """Module initialisers draw from the global torch RNG: fork it so nothing outside is touched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def images(channels: int = C, seed: int = 0) -> torch.Tensor:

@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,13 +72,7 @@ torch.save({"logits": logits, "parameters": sum(p.numel() for p in model.paramet
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    # Small networks on a shared 2-core machine: threads only wait on each other.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 GENOTYPES: dict[str, Genotype] = {

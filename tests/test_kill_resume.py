@@ -40,17 +40,22 @@ executor: {{kind: local, workers: 2, timeout: 120}}
 """
 
 
+def _query(run_dir: Path, sql: str) -> list[tuple]:
+    """Rows read as a reader would, while the run may be written: read-only, nothing recovered."""
+    with sqlite3.connect(f"file:{run_dir / FILENAME}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
+
+
 def _finished(run_dir: Path) -> dict[int, tuple[str, float | None, str]]:
     """proposal -> (status, fitness, metrics) of its final finished evaluation, read as a reader
     would while the run may be written."""
-    path = run_dir / FILENAME
-    if not path.exists():
+    if not (run_dir / FILENAME).exists():
         return {}
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT proposal, status, fitness, metrics FROM evaluations "
-            "WHERE final = 1 AND status IN ('done', 'failed')"
-        ).fetchall()
+    rows = _query(
+        run_dir,
+        "SELECT proposal, status, fitness, metrics FROM evaluations "
+        "WHERE final = 1 AND status IN ('done', 'failed')",
+    )
     results: dict[int, tuple[str, float | None, str]] = {}
     for proposal, status, fitness, metrics in rows:
         assert proposal not in results, f"proposal {proposal} finished twice"
@@ -88,8 +93,7 @@ def test_ten_sigkills_lose_and_repeat_nothing(tmp_path: Path) -> None:
         assert process.poll() is None, f"kill {kill}: the run ended before it was killed"
         process.send_signal(signal.SIGKILL)
         process.wait()
-        with sqlite3.connect(run_dir / FILENAME) as db:
-            (running,) = db.execute("SELECT COUNT(*) FROM evaluations WHERE status = 'running'").fetchone()
+        [(running,)] = _query(run_dir, "SELECT COUNT(*) FROM evaluations WHERE status = 'running'")
         kills_in_flight += running > 0
         now = _finished(run_dir)
         # Nothing a previous session recorded may change or disappear.
@@ -104,11 +108,10 @@ def test_ten_sigkills_lose_and_repeat_nothing(tmp_path: Path) -> None:
     results = _finished(run_dir)
     assert len(results) == BUDGET
     assert {p: results[p] for p in kept} == kept
-    with sqlite3.connect(run_dir / FILENAME) as db:
-        (unfinished,) = db.execute(
-            "SELECT COUNT(*) FROM evaluations WHERE status IN ('pending', 'running')"
-        ).fetchone()
-        assert unfinished == 0
+    [(unfinished,)] = _query(
+        run_dir, "SELECT COUNT(*) FROM evaluations WHERE status IN ('pending', 'running')"
+    )
+    assert unfinished == 0
     assert kills_in_flight >= KILLS // 2, "most kills should land while evaluations are running"
     status = subprocess.run(
         [sys.executable, "-m", "hiernas", "status", str(run_dir), "--json"],

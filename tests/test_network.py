@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import torch
@@ -15,25 +13,13 @@ from hiernas.network import build_network
 from hiernas.profile import count_parameters, flops_per_image
 from motifs import PRESETS, Genotype, sample
 from motifs.assembly import MotifModule
+from tests.torch_helpers import seeded_weights
 
 SEARCH = NetworkConfig()
 EVALUATION = NetworkConfig(channels=64, cells_per_stage=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small batches gain nothing from threads on a shared machine (see test_assembly)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@contextmanager
-def seeded_weights(seed: int = 0) -> Iterator[None]:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def genotype(preset: str, seed: int = 0) -> Genotype:

@@ -98,30 +98,23 @@ def test_the_journal_filling_up_stops_cleanly_and_resumes(tmp_path: Path) -> Non
     """SQLITE_FULL (the page limit reached) is what a full disk looks like to the journal: the
     failed step is rolled back whole, and the run resumes from what was committed."""
     path = tmp_path / FILENAME
+
+    def search(journal: Journal) -> Driver:
+        strategy = RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50)
+        return Driver(strategy, InlineExecutor(ToyEvaluator()), journal, budget=500, seed=0)
+
     journal = Journal.create(path)
     (pages,) = journal.connection.execute("PRAGMA page_count").fetchone()
     journal.connection.execute(f"PRAGMA max_page_count = {pages + 12}")
     with pytest.raises(JournalError, match=r"database or disk is full.*can be resumed"):
-        Driver(
-            RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50),
-            InlineExecutor(ToyEvaluator()),
-            journal,
-            budget=500,
-            seed=0,
-        ).run()
+        search(journal).run()
     journal.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     journal = Journal.open(path)
     done_before = journal.counts()["done"]
     assert 0 < done_before < 500
-    status = Driver(
-        RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=50),
-        InlineExecutor(ToyEvaluator()),
-        journal,
-        budget=500,
-        seed=0,
-    ).run()
+    status = search(journal).run()
     assert status.done == 500
     finals = journal.connection.execute(
         "SELECT proposal, COUNT(*) FROM evaluations WHERE final = 1 "
