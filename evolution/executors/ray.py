@@ -3,15 +3,18 @@
 It joins an existing cluster (``address``, else the ``RAY_ADDRESS`` environment variable) or starts
 a local instance. Each actor holds one evaluator and asks for a fraction 1/``workers_per_gpu`` of a
 GPU when the cluster has GPUs, so several small networks share a device; Ray pins each actor with
-CUDA_VISIBLE_DEVICES. An actor that dies (its node lost, its process killed) is replaced and its
-evaluation handed back to the driver as lost, to be run again; one that outlives the timeout is
-killed and its evaluation recorded as failed.
+CUDA_VISIBLE_DEVICES. Actors are spread over the cluster's nodes (Ray's SPREAD strategy), and each
+names its node in the worker it reports, so the journal says where every attempt ran. An actor that
+dies (its node lost, its process killed) is replaced, on whichever node has room, and its evaluation
+handed back to the driver as lost, to be run again; one that outlives the timeout is killed and its
+evaluation recorded as failed.
 
 Install with ``pip install 'hiernas[ray]'``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -26,23 +29,34 @@ class _EvaluationActor:
     """Runs in its own Ray worker process; the evaluator loads its data there once."""
 
     def __init__(self, evaluator: Evaluator, name: str, uses_gpu: bool) -> None:
-        self.evaluator, self.name = evaluator, name
+        import ray
+
+        # Two nodes of a cluster can share a host and an IP (and pids repeat across hosts); the
+        # node id alone tells them apart.
+        node = ray.get_runtime_context().get_node_id()
+        self.evaluator = evaluator
+        self.name = f"{name} node={node[:12]} ip={ray.util.get_node_ip_address()} pid={os.getpid()}"
         self.device = "cuda" if uses_gpu else "cpu"
 
-    def run(self, task: Task) -> tuple[int, dict[str, Any], float, float]:
+    def run(self, task: Task) -> tuple[int, dict[str, Any], float, float, str]:
         started = time.time()
         result = run_task(self.evaluator, task, self.device, self.name)
-        return task.evaluation_id, result.to_dict(), started, time.time()
+        return task.evaluation_id, result.to_dict(), started, time.time(), self.name
 
     def pid(self) -> int:
         return os.getpid()
+
+    def where(self) -> str:
+        """The worker name with the node and process this actor landed on."""
+        return self.name
 
 
 @dataclass
 class _Slot:
     name: str
     actor: Any
-    # Resolves once the actor has started (its process up, the evaluator unpickled).
+    # Resolves, to the name with its node, once the actor has started (its process up, the
+    # evaluator unpickled).
     ready_ref: Any = None
     ready_at: float | None = None
     task: Task | None = None
@@ -73,7 +87,11 @@ class RayExecutor:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         gpus = ray.cluster_resources().get("GPU", 0)
         self._gpu_share = 1.0 / workers_per_gpu if gpus else 0.0
-        self._actor_class = ray.remote(num_cpus=1, num_gpus=self._gpu_share, max_restarts=0)(_EvaluationActor)
+        # SPREAD: one node's loss then costs the fewest evaluations, and no node idles while
+        # another runs several actors.
+        self._actor_class = ray.remote(
+            num_cpus=1, num_gpus=self._gpu_share, max_restarts=0, scheduling_strategy="SPREAD"
+        )(_EvaluationActor)
         self._evaluator = ray.put(evaluator)
         self._spawned = 0
         self._slots = [self._new_slot() for _ in range(workers)]
@@ -82,7 +100,7 @@ class RayExecutor:
         name = f"ray-actor-{self._spawned}" + ("@gpu" if self._gpu_share else "@cpu")
         self._spawned += 1
         actor = self._actor_class.remote(self._evaluator, name, bool(self._gpu_share))
-        return _Slot(name, actor, ready_ref=actor.pid.remote())
+        return _Slot(name, actor, ready_ref=actor.where.remote())
 
     def _note_started_actors(self, slots: list[_Slot]) -> None:
         starting = [s for s in slots if s.ready_at is None]
@@ -92,6 +110,9 @@ class RayExecutor:
             for slot in starting:
                 if id(slot.ready_ref) in ready_ids:
                     slot.ready_at = now
+                    # One that died while starting keeps its plain name; its evaluation comes back lost.
+                    with contextlib.suppress(self._ray.exceptions.RayError):
+                        slot.name = self._ray.get(slot.ready_ref)
 
     def _expiry(self, slot: _Slot) -> float | None:
         """When the slot's evaluation times out. The clock starts when both the task was submitted
@@ -144,7 +165,7 @@ class RayExecutor:
     def _collect(self, index: int) -> Completion:
         slot = self._slots[index]
         try:
-            evaluation_id, result, started, ended = self._ray.get(slot.ref)
+            evaluation_id, result, started, ended, slot.name = self._ray.get(slot.ref)
         except self._ray.exceptions.RayError as error:
             # The evaluator's own exceptions are results already (run_task); a Ray error means the
             # actor or its node went away, so the evaluation is lost and may run again.
