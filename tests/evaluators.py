@@ -95,3 +95,28 @@ class SlowStartEvaluator(ToyEvaluator):
     def __setstate__(self, state: dict) -> None:
         time.sleep(state["start"])
         self.__dict__.update(state)
+
+
+class GatedEvaluator(ToyEvaluator):
+    """Holds every evaluation until the file ``open`` exists in ``scratch``, so that a test can act
+    while evaluations are known to be in flight. Each attempt leaves ``started-<seed>-<pid>``
+    (holding the worker's name) when it begins and ``finished-<seed>-<pid>`` when it returns."""
+
+    def __init__(self, scratch: Path) -> None:
+        super().__init__()
+        self.scratch = scratch
+
+    def __call__(self, genotype: Genotype, context: EvalContext) -> EvalResult:
+        attempt = f"{context.seed}-{os.getpid()}"
+        self._leave(f"started-{attempt}", context.worker)
+        while not (self.scratch / "open").exists():
+            time.sleep(0.02)
+        result = super().__call__(genotype, context)
+        self._leave(f"finished-{attempt}", context.worker)
+        return result
+
+    def _leave(self, name: str, text: str) -> None:
+        """Write the file whole under a hidden name, then rename it, so a reader never sees it half written."""
+        hidden = self.scratch / f".{name}"
+        hidden.write_text(text)
+        os.replace(hidden, self.scratch / name)
