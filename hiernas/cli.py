@@ -274,9 +274,9 @@ def _run(argv: Sequence[str] | None) -> int:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="hiernas", standalone_mode=False
         )
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt into Abort
         click.echo("hiernas: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(abort.__cause__, Terminated) else EXIT_INTERRUPTED
     except click.ClickException as error:
         click.echo(f"hiernas: error: {error.format_message()}", err=True)
         return EXIT_BAD_INPUT
