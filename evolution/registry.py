@@ -1,17 +1,75 @@
-"""Search strategies by name: the CLI's ``--strategy`` and the config's ``search.strategy``."""
+"""Things chosen by name: one ``Registry`` type for strategies, executors, evaluators and export
+formats (after timm's ``register_model`` / ``list_models``).
+
+The command line's choices, the config's validation and the "unknown name" errors all read the
+registry, so a new strategy is one decorated factory. Factories import their implementation when
+called: reading the names costs nothing (no torch, no worker code).
+
+This module also holds the search strategies by name (``search.strategy``, ``--strategy``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from evolution.random_search import RandomSearch
-from evolution.strategy import Strategy
-from evolution.tournament import TournamentEvolution
-from motifs import Space
+if TYPE_CHECKING:
+    from evolution.strategy import Strategy
+    from motifs import Space
+
+T = TypeVar("T")
 
 
+class UnknownName(ValueError):
+    """A name no entry of the registry is registered under; the message lists the known names."""
+
+
+class Registry(Generic[T]):
+    """Named entries of one kind (``what``: "strategy", "executor"...), in registration order."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: ``@STRATEGIES.register("random")`` above a factory (or class)."""
+
+        def add(entry: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.what} {name!r} is registered twice")
+            self._entries[name] = entry
+            return entry
+
+        return add
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownName(self.unknown(name)) from None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    def unknown(self, name: object) -> str:
+        """The one-line error for a name that is not registered."""
+        return f"unknown {self.what} {name!r} (known: {', '.join(self._entries)})"
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+
+StrategyFactory = Callable[["Space", int, Mapping[str, Any]], "Strategy"]
+STRATEGIES: Registry[StrategyFactory] = Registry("strategy")
+
+
+@STRATEGIES.register("evolution")
 def _evolution(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.tournament import TournamentEvolution
+
     return TournamentEvolution(
         space,
         seed=seed,
@@ -22,25 +80,20 @@ def _evolution(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy
     )
 
 
+@STRATEGIES.register("random")
 def _random(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.random_search import RandomSearch
+
     return RandomSearch(space, seed=seed, init_mutations=settings["init_mutations"])
 
 
+@STRATEGIES.register("rl")
 def _rl(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
-    from evolution.reinforce import ReinforceStrategy  # torch-based; loaded only when asked for
+    from evolution.reinforce import ReinforceStrategy  # torch-based
 
     return ReinforceStrategy(space, seed=seed, **settings["rl"])
 
 
-STRATEGIES: dict[str, Callable[[Space, int, Mapping[str, Any]], Strategy]] = {
-    "evolution": _evolution,
-    "random": _random,
-    "rl": _rl,
-}
-
-
 def make_strategy(name: str, space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     """``settings``: the search section (population, tournament, aging, rl) plus init_mutations."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r} (known: {', '.join(sorted(STRATEGIES))})")
-    return STRATEGIES[name](space, seed, settings)
+    return STRATEGIES.get(name)(space, seed, settings)

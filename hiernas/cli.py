@@ -2,22 +2,27 @@
 
 Each command body imports its implementation when it runs, so ``hiernas --help`` and light commands
 do not pay for importing torch. Exit codes: 0 success, 2 bad input (one line on stderr naming what is
-wrong), 1 an internal failure (with its traceback), 130 interrupted.
+wrong), 1 an internal failure (with its traceback, unless its message says it all), 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM; stopped the same way).
 """
 
 from __future__ import annotations
 
 import errno
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+from evolution.registry import STRATEGIES
 from hiernas.errors import InputError
+from hiernas.export import FORMATS
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 _existing_path = click.Path(path_type=Path)
 _set_option = click.option(
@@ -98,7 +103,7 @@ def show(genotype: Path, output: Path | None) -> None:
 )
 @click.option(
     "--strategy",
-    type=click.Choice(["evolution", "random", "rl"]),
+    type=click.Choice(STRATEGIES.names()),
     default=None,
     help="Search strategy [default: the config's search.strategy].",
 )
@@ -190,7 +195,7 @@ def train(genotype: Path, config: str, output: Path | None, overrides: Sequence[
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "yaml", "py", "torchscript", "onnx"]),
+    type=click.Choice(FORMATS.names()),
     required=True,
     help="json/yaml: genotype files (a run's with a ranking of fitness and metrics); py: standalone "
     "PyTorch source; torchscript, onnx (opset 18): the network, checked against PyTorch.",
@@ -245,21 +250,39 @@ def export(
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stopped like Ctrl-C (workers stopped, the journal consistent), exit 143."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every way it can end into an exit code."""
+    if threading.current_thread() is not threading.main_thread():
+        return _run(argv)  # only the main thread may handle signals
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="hiernas", standalone_mode=False
         )
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:  # click turns KeyboardInterrupt into Abort
         click.echo("hiernas: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(abort.__cause__, Terminated) else EXIT_INTERRUPTED
     except click.ClickException as error:
         click.echo(f"hiernas: error: {error.format_message()}", err=True)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         click.echo("hiernas: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             return _internal(error)
@@ -276,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if is_bad_input(error):
             click.echo(f"hiernas: error: {one_line(error)}", err=True)
             return EXIT_BAD_INPUT
+        if is_explained_failure(error):
+            click.echo(f"hiernas: error: {one_line(error)}", err=True)
+            return EXIT_INTERNAL
         return _internal(error)
     return result if isinstance(result, int) else EXIT_OK
 
@@ -291,6 +317,13 @@ def is_bad_input(error: BaseException) -> bool:
     from motifs import GenotypeError, SpaceError
 
     return isinstance(error, InputError | GenotypeError | SpaceError | JournalError)
+
+
+def is_explained_failure(error: BaseException) -> bool:
+    """A failure whose message says what went wrong and what to do: no traceback needed."""
+    from evolution.executors.local import ExecutorError
+
+    return isinstance(error, ExecutorError)
 
 
 def one_line(error: BaseException) -> str:

@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Self, Union, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
+from evolution.executors import EXECUTORS
+from evolution.registry import STRATEGIES, Registry
 from hiernas.errors import InputError
+from motifs.data_files import DataFileError, load_yaml
 from motifs.space import PAPER_PRIMITIVES, PRESETS, Space, SpaceError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# The bundled configs (digits, cifar, flat, nb201): the checkout's configs/, shipped inside the
+# package as hiernas/configs (pyproject.toml), so an installed hiernas finds them too.
+CONFIG_DIR: Traversable = resources.files("hiernas") / "configs"
 
 
 class ConfigError(InputError):
@@ -27,6 +43,32 @@ class ConfigError(InputError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, data: Any) -> Any:
+        # pydantic reads true as 1; "budget: true" is a mistake, not a budget of one.
+        for key, value in data.items() if isinstance(data, Mapping) else ():
+            field = cls.model_fields.get(key) if isinstance(value, bool) else None
+            kinds = {field.annotation, *get_args(field.annotation)} if field else set()
+            if bool not in kinds and kinds & {int, float}:
+                raise ValueError(f"{key}: input should be a number, got {value!r}")
+        return data
+
+
+def _registered(registry: Registry[Any]) -> AfterValidator:
+    """A name that must be registered in ``registry`` (its error lists the names that are)."""
+
+    def check(name: str) -> str:
+        if name not in registry:
+            raise ValueError(registry.unknown(name))
+        return name
+
+    return AfterValidator(check)
+
+
+# Settings of each evaluator kind; each has a builder of the same name in hiernas.evaluators.
+EVALUATOR_SETTINGS: Registry[type[_Section]] = Registry("evaluator kind")
 
 
 class LevelConfig(_Section):
@@ -140,10 +182,12 @@ class TrainingSettings(_Section):
     compile: bool = False
 
 
+@EVALUATOR_SETTINGS.register("train")
 class TrainEvaluatorConfig(TrainingSettings):
     kind: Literal["train"] = "train"
 
 
+@EVALUATOR_SETTINGS.register("table")
 class TableEvaluatorConfig(_Section):
     """Look fitness up in a tabular benchmark (NAS-Bench-201 CSV) instead of training."""
 
@@ -162,7 +206,7 @@ class TableEvaluatorConfig(_Section):
 
 
 EvaluatorConfig = Annotated[
-    Union[TrainEvaluatorConfig, TableEvaluatorConfig],  # noqa: UP007
+    Union[tuple(EVALUATOR_SETTINGS.get(kind) for kind in EVALUATOR_SETTINGS)],  # noqa: UP007
     Field(discriminator="kind"),
 ]
 
@@ -182,7 +226,7 @@ class RLConfig(_Section):
 
 
 class SearchConfig(_Section):
-    strategy: Literal["evolution", "random", "rl"] = "evolution"
+    strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
     population: int = Field(default=200, ge=1)
     # Tournament size as a fraction of the current population (the paper: 5%), at least 2.
@@ -193,9 +237,14 @@ class SearchConfig(_Section):
     dedup: Literal["reuse", "resample", "off"] = "reuse"
     rl: RLConfig = RLConfig()
 
+    @field_validator("dedup", mode="before")
+    @classmethod
+    def _dedup_off(cls, value: Any) -> Any:
+        return "off" if value is False else value  # YAML 1.1 reads a bare off as false
+
 
 class ExecutorConfig(_Section):
-    kind: Literal["inline", "local", "ray"] = "local"
+    kind: Annotated[str, _registered(EXECUTORS)] = "local"
     workers: int = Field(default=1, ge=1)
     # Several small networks share one GPU well; each worker still sees exactly one GPU.
     workers_per_gpu: int = Field(default=1, ge=1)
@@ -203,6 +252,23 @@ class ExecutorConfig(_Section):
     timeout: float | None = Field(default=None, gt=0)
     # ray: the cluster to join; None uses RAY_ADDRESS or starts a local instance.
     ray_address: str | None = None
+    # Run more local workers than this machine's cores, GPUs and memory hold (refused otherwise).
+    oversubscribe: bool = False
+
+    @model_validator(mode="after")
+    def _check_inline(self) -> Self:
+        # The inline executor runs one evaluation at a time in the driver, and cannot stop one.
+        if self.kind == "inline" and self.workers != 1:
+            raise ValueError(
+                f"workers: the inline executor runs one evaluation at a time, got {self.workers} "
+                "(set executor.workers=1, or executor.kind=local)"
+            )
+        if self.kind == "inline" and self.timeout is not None:
+            raise ValueError(
+                "timeout: the inline executor cannot stop an evaluation "
+                "(set executor.timeout=null, or executor.kind=local)"
+            )
+        return self
 
 
 class FinalConfig(TrainingSettings):
@@ -249,13 +315,13 @@ RESUMABLE_KEYS = ("budget", "executor")
 def load_config(
     source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False
 ) -> RunConfig:
-    """A YAML file, the name of a file in ``configs/`` (``cifar``, ``digits``...), or a space preset
+    """A YAML file, the name of a bundled config (``cifar``, ``digits``...), or a space preset
     (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides.
 
     A name that is both a bundled config and a preset means the config, unless ``prefer_preset``
     (commands that only need the space, like ``sample``)."""
     is_preset = isinstance(source, str) and source in PRESETS and not Path(source).exists()
-    if is_preset and (prefer_preset or not (CONFIG_DIR / f"{source}.yaml").exists()):
+    if is_preset and (prefer_preset or not (CONFIG_DIR / f"{source}.yaml").is_file()):
         data: dict[str, Any] = {"space": {"preset": source}}
     else:
         data = _read_yaml(_resolve_source(source))
@@ -267,7 +333,6 @@ def load_config(
 def config_from_dict(data: Any) -> RunConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"config: expected a mapping of sections, got {type(data).__name__}")
-    _check_keys(data, RunConfig, "")
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:
@@ -285,21 +350,24 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
     )
 
 
-def _resolve_source(source: str | Path) -> Path:
+def bundled_configs() -> list[str]:
+    return sorted(p.name.removesuffix(".yaml") for p in CONFIG_DIR.iterdir() if p.name.endswith(".yaml"))
+
+
+def _resolve_source(source: str | Path) -> Path | Traversable:
     path = Path(source)
     if path.exists():
         return path
     candidate = CONFIG_DIR / f"{source}.yaml"
-    if not path.suffix and candidate.exists():
+    if not path.suffix and candidate.is_file():
         return candidate
-    bundled = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.is_dir() else []
     raise ConfigError(
         f"{source}: no such config file, bundled config or preset "
-        f"(bundled: {', '.join(bundled) or 'none'}; presets: {', '.join(sorted(PRESETS))})"
+        f"(bundled: {', '.join(bundled_configs()) or 'none'}; presets: {', '.join(sorted(PRESETS))})"
     )
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path | Traversable) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except IsADirectoryError:
@@ -307,13 +375,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{path}: not valid YAML{where}: {getattr(error, 'problem', None) or error}"
-        ) from None
+        data = load_yaml(text)
+    except DataFileError as error:
+        raise ConfigError(f"{path}: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -326,8 +390,10 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
     if not sep or not key.strip():
         raise ConfigError(f"--set {override!r}: expected KEY=VALUE, for example --set search.population=50")
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
+        value = load_yaml(text) if text.strip() else None
+    except DataFileError as error:
+        if "not valid YAML" not in str(error):
+            raise ConfigError(f"--set {key}: {error}") from None
         value = text
     parts = key.strip().split(".")
     target = data
@@ -341,59 +407,55 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
     target[parts[-1]] = value
 
 
-def _check_keys(data: Mapping[str, Any], model: type[BaseModel], prefix: str) -> None:
-    """Unknown keys, named with the keys that are allowed (pydantic would only say "extra")."""
-    allowed = set(model.model_fields)
-    if model is SpaceConfig:
-        allowed.add("preset")
-    for key, value in data.items():
-        where = f"{prefix}{key}"
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key (allowed: {', '.join(sorted(allowed))})")
-        if isinstance(value, Mapping):
-            section = (
-                _section_type(model.model_fields[key].annotation, value)
-                if key in model.model_fields
-                else None
-            )
-            if section is not None:
-                _check_keys(value, section, f"{where}.")
-
-
-def _section_type(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) is Annotated:
-        return _section_type(get_args(annotation)[0], value)
-    members = [m for m in get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
-    for member in members:  # a discriminated union: pick the member the 'kind' names
-        kind = member.model_fields.get("kind")
-        if kind is not None and value.get("kind", kind.default) in get_args(kind.annotation):
-            return member
-    return None
-
-
-_UNION_TAGS = {"train", "table"}
-# A validator's message that starts with a key ("table: ...") names a key inside the section.
-_KEYED_MESSAGE = re.compile(r"^[A-Za-z_][A-Za-z_0-9.\[\]]*: ")
-
-
 def _one_line(error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"] if part not in _UNION_TAGS)
-    message = first["msg"].removeprefix("Value error, ")
-    given = first.get("input")
-    if first["type"] == "missing":
-        return f"{loc}: required key is missing"
-    if first["type"] == "union_tag_invalid":
-        return f"{loc}.kind: input should be {first['ctx']['expected_tags']}, got {first['ctx']['tag']!r}"
-    if first["type"].startswith(("value_error", "assertion_error")):
-        if loc and _KEYED_MESSAGE.match(message):
-            return f"{loc}.{message}"
-        return f"{loc}: {message}" if loc else message
+    """pydantic's first error as ``key: what is wrong, got VALUE`` (an unknown key first: a
+    misspelt key is what usually causes the other errors)."""
+    errors = error.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = first["loc"]
+    # The evaluator union puts the kind into the location (evaluator.train.steps): drop it.
+    if len(loc) > 1 and loc[0] == "evaluator" and loc[1] in EVALUATOR_SETTINGS:
+        loc = (loc[0], *loc[2:])
+    where = ".".join(map(str, loc))
+    message = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    kind, given = first["type"], first.get("input")
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key (allowed: {', '.join(_allowed_keys(first))})"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "union_tag_invalid":
+        return f"{where}.kind: {EVALUATOR_SETTINGS.unknown(first['ctx']['tag'])}"
+    if kind.startswith(("value_error", "assertion_error")):
+        # A section's own check may name a key inside it ("table: ..."): join it to the section.
+        return f"{where}.{message}" if where and _names_key(message) else f"{where}: {message}".lstrip(": ")
     if isinstance(given, Mapping):
-        return f"{loc}: {message}"
-    return f"{loc}: {message[:1].lower()}{message[1:]}, got {given!r}"
+        return f"{where}: {message}"
+    return f"{where}: {message[:1].lower()}{message[1:]}, got {given!r}"
+
+
+def _allowed_keys(error: ErrorDetails) -> list[str]:
+    """The keys of the section an unknown key was found in, from the error's location."""
+    section: type[BaseModel] = RunConfig
+    for part in error["loc"][:-1]:
+        if section is RunConfig and part == "evaluator":
+            continue  # the next part is the kind, naming the settings model
+        if isinstance(part, str) and part in EVALUATOR_SETTINGS and section is RunConfig:
+            section = EVALUATOR_SETTINGS.get(part)
+        elif isinstance(part, str):
+            annotation = section.model_fields[part].annotation
+            section = next(t for t in (annotation, *get_args(annotation)) if _is_section(t))
+    return sorted([*section.model_fields, *(["preset"] if section is SpaceConfig else [])])
+
+
+def _is_section(candidate: Any) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+def _names_key(message: str) -> bool:
+    return _KEYED_MESSAGE.match(message) is not None
+
+
+_KEYED_MESSAGE = re.compile(r"^[A-Za-z_][A-Za-z_0-9.\[\]]*: ")
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

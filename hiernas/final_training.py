@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from hiernas.config import NetworkConfig, RunConfig, config_differences
 from hiernas.data.dataset import Dataset
@@ -49,6 +48,7 @@ from hiernas.training import (
     train_step,
 )
 from motifs import Genotype
+from motifs.data_files import load_yaml
 
 GENOTYPE_FILE, CONFIG_FILE, CHECKPOINT_FILE = "genotype.json", "config.yaml", "checkpoint.pt"
 MODEL_FILE, METRICS_FILE = "model.pt", "metrics.json"
@@ -106,8 +106,8 @@ def _check_same(directory: Path, genotype: Genotype, config: RunConfig) -> None:
 
     try:
         stored = load_genotype(directory / GENOTYPE_FILE)
-        old = yaml.safe_load((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, InputError, ValueError) as error:
+        old = load_yaml((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, InputError, ValueError) as error:
         raise InputError(
             f"{directory}: holds an unreadable earlier training ({error}); use another -o folder"
         ) from None

@@ -18,13 +18,12 @@ import os
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.journal import Journal, JournalError
 from hiernas.config import RESUMABLE_KEYS, RunConfig, config_differences
 from hiernas.errors import InputError
 from motifs import Genotype
+from motifs.data_files import DataFileError, load_yaml
 from motifs.files import genotype_text
 
 CONFIG_FILE = "config.yaml"
@@ -94,10 +93,10 @@ def read_config(run_dir: Path) -> dict:
         raise InputError(f"{run_dir}: no such run directory")
     path = run_dir / CONFIG_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{run_dir}: not a hiernas run (no {CONFIG_FILE})") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, DataFileError) as error:
         raise InputError(f"{path}: cannot be read ({error})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a run configuration")

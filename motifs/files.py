@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from motifs.data_files import DataFileError, load_json, load_yaml
 from motifs.genotype import Genotype
 from motifs.validation import GenotypeError
 
@@ -16,28 +17,26 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 def parse_text(text: str, source: str) -> Any:
     """JSON or YAML text → plain data. YAML is a superset of JSON, but JSON is tried first so that
-    a JSON syntax error is reported as one."""
-    if source.endswith(YAML_SUFFIXES):
+    a JSON syntax error is reported as one. Both are read with bounds (``motifs.data_files``)."""
+    try:
+        if source.endswith(YAML_SUFFIXES):
+            return load_yaml(text)
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise GenotypeError(
-                f"{source}: not valid YAML{where}: {getattr(error, 'problem', None) or error}"
-            ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as json_error:
-        if text.lstrip().startswith(("{", "[")):
-            raise GenotypeError(
-                f"{source}: not valid JSON at line {json_error.lineno}, column "
-                f"{json_error.colno}: {json_error.msg}"
-            ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise GenotypeError(f"{source}: neither valid JSON nor valid YAML") from None
+            return load_json(text)
+        except json.JSONDecodeError as json_error:
+            if text.lstrip().startswith(("{", "[")):
+                raise GenotypeError(
+                    f"{source}: not valid JSON at line {json_error.lineno}, column "
+                    f"{json_error.colno}: {json_error.msg}"
+                ) from None
+        try:
+            return load_yaml(text)
+        except DataFileError as error:
+            if str(error).startswith("not valid YAML"):
+                raise GenotypeError(f"{source}: neither valid JSON nor valid YAML") from None
+            raise
+    except DataFileError as error:
+        raise GenotypeError(f"{source}: {error}") from None
 
 
 def load_genotype(path: str | Path) -> Genotype:

@@ -534,4 +534,4 @@ def test_a_failed_check_exits_1_and_leaves_no_file(
 
 def test_cli_formats_are_the_exporters() -> None:
     (option,) = [p for p in cli.commands["export"].params if p.name == "fmt"]
-    assert tuple(option.type.choices) == FORMATS  # type: ignore[attr-defined]
+    assert tuple(option.type.choices) == FORMATS.names()  # type: ignore[attr-defined]

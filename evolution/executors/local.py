@@ -43,6 +43,48 @@ def visible_gpus() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
+# What one worker process needs at least: a Python interpreter with torch and a small network.
+WORKER_MEMORY = 512 * 1024 * 1024
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and schedulers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def worker_limit(gpus: list[str], workers_per_gpu: int) -> tuple[int, str]:
+    """How many local workers this machine holds, and why: on GPUs, ``workers_per_gpu`` per GPU;
+    on the CPU, one per usable core; and never more than the available memory holds at
+    ``WORKER_MEMORY`` each."""
+    if gpus:
+        limit, reason = len(gpus) * workers_per_gpu, f"{len(gpus)} GPU(s) x workers_per_gpu {workers_per_gpu}"
+    else:
+        limit, reason = usable_cores(), f"{usable_cores()} usable CPU core(s) and no GPU"
+    memory = available_memory()
+    if memory is not None and memory // WORKER_MEMORY < limit:
+        limit = max(1, memory // WORKER_MEMORY)
+        reason = f"{memory / 2**30:.1f} GiB of available memory at {WORKER_MEMORY // 2**20} MiB per worker"
+    return limit, reason
+
+
 def _die_with_driver(driver_pid: int) -> None:
     """On Linux, have the kernel kill this worker when the driver dies: a search killed with
     SIGKILL must not leave orphans training on its GPUs."""

@@ -10,12 +10,12 @@ from rich.console import Console
 
 from evolution.driver import Driver, RunStatus
 from evolution.executors import make_executor
-from hiernas.config import RunConfig, load_config
-from hiernas.evaluators.factory import build_evaluator
+from hiernas.config import ExecutorConfig, RunConfig, load_config
+from hiernas.errors import InputError
+from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.progress import SearchDisplay, status_line
 from hiernas.run_dir import open_run, write_best, write_data_record
 from hiernas.search import strategy_for
-from motifs import Genotype
 
 
 def default_run_dir(source: str, config: RunConfig) -> Path:
@@ -25,11 +25,13 @@ def default_run_dir(source: str, config: RunConfig) -> Path:
 
 def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -> None:
     config = load_config(source, overrides)
-    evaluator = build_evaluator(config)
+    check_worker_count(config.executor)
+    prepared = prepare_evaluator(config)
+    evaluator = prepared.evaluator
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed = open_run(run_dir, config)
-    if hasattr(evaluator, "data_record"):
-        write_data_record(run_dir, evaluator.data_record())
+    if prepared.data_record is not None:
+        write_data_record(run_dir, prepared.data_record)
     console = Console(stderr=True, soft_wrap=True)
     console.print(
         f"{'resuming' if resumed else 'starting'} {config.search.strategy} search in {run_dir} "
@@ -73,4 +75,16 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
         console.print(f"best fitness {status.best_fitness:.4f} → {run_dir / 'best.json'}")
 
 
-__all__ = ["Genotype", "run_evolve"]
+def check_worker_count(executor: ExecutorConfig) -> None:
+    """Refuse more local workers than this machine holds (each is a process with torch loaded):
+    a mistyped worker count must not exhaust the machine before the first result."""
+    if executor.kind != "local" or executor.oversubscribe:
+        return
+    from evolution.executors.local import visible_gpus, worker_limit
+
+    limit, reason = worker_limit(visible_gpus(), executor.workers_per_gpu)
+    if executor.workers > limit:
+        raise InputError(
+            f"executor.workers: {executor.workers} local workers, but this machine holds {limit} "
+            f"({reason}); lower it, or --set executor.oversubscribe=true to start them anyway"
+        )

@@ -27,8 +27,6 @@ from hiernas.export.traced import export_onnx, export_torchscript
 from hiernas.export.weights import TrainedWeights, check_genotype, load_into, read_weights
 from hiernas.network import build_network
 
-SUFFIXES = {"py": ".py", "torchscript": ".torchscript.pt", "onnx": ".onnx"}
-
 
 def default_output(source: Path) -> Path:
     return Path("exports") / (source.name if source.is_dir() else source.stem)
@@ -47,18 +45,18 @@ def run_export(
 ) -> list[Path]:
     """Export and return the paths written (also printed on stdout)."""
     if fmt not in FORMATS:
-        raise InputError(f"--format: unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
+        raise InputError(f"--format: {FORMATS.unknown(fmt)}")
     if template is not None and template not in TEMPLATES:
         raise InputError(f"--template: unknown template {template!r} (allowed: {', '.join(TEMPLATES)})")
     network_options = {"--weights": weights, "--template": template, "--config": config, "--set": overrides}
     given = [name for name, value in network_options.items() if value]
-    if fmt in ("json", "yaml") and given:
+    if not FORMATS.get(fmt).network and given:
         raise InputError(f"{given[0]} applies to networks (py, torchscript, onnx), not to {fmt} exports")
     source = read_source(source_path, top)
     trained = read_weights(weights) if weights is not None else None
     if trained is not None and len(source.entries) > 1:
         raise InputError(f"--weights fit one genotype, but --top {top} exports {len(source.entries)}")
-    if fmt in ("json", "yaml"):
+    if not FORMATS.get(fmt).network:
         directory = _prepare(output or default_output(source_path))
         written = export_genotypes(source, directory, fmt)  # type: ignore[arg-type]
     else:
@@ -113,7 +111,7 @@ def _export_networks(
 ) -> list[Path]:
     written = []
     for entry, model in zip(source.entries, models, strict=True):
-        path = directory / f"{entry.name}{SUFFIXES[fmt]}"
+        path = directory / f"{entry.name}{FORMATS.get(fmt).suffix}"
         if fmt == "py":
             difference = _export_python(entry, model, template, trained, path)
         elif fmt == "torchscript":

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hiernas.config import load_config
+from hiernas.errors import InputError
 from motifs import sample
 from motifs.files import genotype_text, save_genotype
 
@@ -21,4 +22,8 @@ def run_sample(
     if output is None:
         sys.stdout.write(genotype_text(genotype))
     else:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"{output.parent}: cannot be created ({error.strerror or error})") from None
         save_genotype(genotype, output)

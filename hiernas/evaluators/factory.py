@@ -1,31 +1,62 @@
-"""Evaluators by ``evaluator.kind``: the fitness function a run hands to its executor."""
+"""Evaluators by ``evaluator.kind``: the fitness function a run hands to its executor.
+
+A kind is its settings model in ``hiernas.config`` (registered in ``EVALUATOR_SETTINGS``, which
+the config validates against) and one builder here, registered under the same name::
+
+    @EVALUATORS.register("table")
+    def _table(config: RunConfig) -> Prepared: ...
+
+A builder checks what it can before any search starts (a missing data set, table or column is
+reported once, as bad input, rather than as a failure of every genotype) and imports its evaluator
+when called, so naming the kinds loads no torch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from evolution.evaluation import Evaluator
-from hiernas.config import RunConfig
+from evolution.registry import Registry
+
+if TYPE_CHECKING:
+    from hiernas.config import RunConfig
 
 
-def _train(config: RunConfig) -> Evaluator:
+@dataclass(frozen=True)
+class Prepared:
+    """An evaluator ready for a search."""
+
+    evaluator: Evaluator
+    # What the run directory records (data.json) about the data the fitness is measured on.
+    data_record: dict[str, Any] | None = None
+
+
+EVALUATORS: Registry[Callable[[RunConfig], Prepared]] = Registry("evaluator kind")
+
+
+@EVALUATORS.register("train")
+def _train(config: RunConfig) -> Prepared:
     from hiernas.evaluators.train import TrainEvaluator
 
-    return TrainEvaluator.from_config(config)
+    evaluator = TrainEvaluator.from_config(config)
+    evaluator.validate()
+    return Prepared(evaluator, evaluator.data_record())
 
 
-def _table(config: RunConfig) -> Evaluator:
+@EVALUATORS.register("table")
+def _table(config: RunConfig) -> Prepared:
     from hiernas.evaluators.table import TableEvaluator
 
-    return TableEvaluator.from_config(config.evaluator)  # type: ignore[arg-type]
+    evaluator = TableEvaluator.from_config(config.evaluator)  # type: ignore[arg-type]
+    evaluator.validate(config.space.to_space())
+    return Prepared(evaluator)
 
 
-EVALUATORS: dict[str, Callable[[RunConfig], Evaluator]] = {"train": _train, "table": _table}
+def prepare_evaluator(config: RunConfig) -> Prepared:
+    return EVALUATORS.get(config.evaluator.kind)(config)
 
 
 def build_evaluator(config: RunConfig) -> Evaluator:
-    """The evaluator, checked before any search starts: a missing data set, table or column is
-    reported once, as bad input, rather than as a failure of every genotype."""
-    evaluator = EVALUATORS[config.evaluator.kind](config)
-    evaluator.validate(config.space.to_space())  # type: ignore[attr-defined]
-    return evaluator
+    return prepare_evaluator(config).evaluator

@@ -15,4 +15,22 @@ One module per format family, each checked on the spot by ``checks``:
 
 from __future__ import annotations
 
-FORMATS = ("json", "yaml", "py", "torchscript", "onnx")
+from dataclasses import dataclass
+
+from evolution.registry import Registry
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """What ``--format NAME`` writes: genotype files, or a network (built in a template)."""
+
+    suffix: str
+    network: bool
+
+
+FORMATS: Registry[ExportFormat] = Registry("export format")
+FORMATS.register("json")(ExportFormat(".json", network=False))
+FORMATS.register("yaml")(ExportFormat(".yaml", network=False))
+FORMATS.register("py")(ExportFormat(".py", network=True))
+FORMATS.register("torchscript")(ExportFormat(".torchscript.pt", network=True))
+FORMATS.register("onnx")(ExportFormat(".onnx", network=True))
