@@ -107,6 +107,19 @@ class Genotype:
     def cell(self) -> Motif:
         return self.levels[-1][0]
 
+    def used_motifs(self) -> tuple[frozenset[int], ...]:
+        """For each level, the indices of the motifs the cell reaches through live edges.
+
+        The cell uses itself; a motif is used when a live edge of a used motif one level up names
+        it. Only these are built (DESIGN.md, "Assembly"), drawn as used, and enter the identity.
+        """
+        used: list[set[int]] = [set() for _ in self.levels]
+        used[-1].add(0)
+        for k in range(len(self.levels) - 1, 0, -1):
+            for m in used[k]:
+                used[k - 1].update(edge.op - 1 for edge in self.levels[k][m].live_edges())
+        return tuple(frozenset(level) for level in used)
+
     def op_count(self, level_index: int) -> int:
         """How many non-none operations an edge of ``levels[level_index]`` can apply."""
         if level_index == 0:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from motifs.genotype import FORMAT, Genotype, Motif
-from motifs.operations import OPERATIONS
+from motifs.primitives import PRIMITIVES, known_names
 
 
 class GenotypeError(ValueError):
@@ -61,9 +61,9 @@ def _parse_primitives(value: Any) -> tuple[str, ...]:
     for position, name in enumerate(value):
         if not isinstance(name, str):
             raise GenotypeError(f"primitives[{position}]: expected a name, got {_type_name(name)}")
-        if name not in OPERATIONS:
+        if name not in PRIMITIVES:
             raise GenotypeError(
-                f"primitives[{position}]: unknown primitive {name!r} (known: {', '.join(sorted(OPERATIONS))})"
+                f"primitives[{position}]: unknown primitive {name!r} (known: {known_names()})"
             )
         if name in seen:
             raise GenotypeError(f"primitives[{position}]: {name!r} is listed twice")

@@ -70,11 +70,7 @@ def live_edges(genotype: Genotype) -> list[dict[str, Any]]:
 
     A used motif with no live edge outputs zeros and is listed with no edges.
     """
-    used = [set() for _ in genotype.levels]
-    used[-1] = {0}
-    for k in range(len(genotype.levels) - 1, 0, -1):
-        for m in used[k]:
-            used[k - 1].update(edge.op - 1 for edge in genotype.levels[k][m].live_edges())
+    used = genotype.used_motifs()
     levels = []
     for k, level in enumerate(genotype.levels):
         motifs = []

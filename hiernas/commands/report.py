@@ -71,7 +71,7 @@ def _images(
         images["distribution"] = figures.png_bytes(figures.distribution(groups, label))
     images["runs"] = figures.png_bytes(figures.outcomes(runs, labels))
     if ranked:
-        from motifs.drawing import draw_figure
+        from hiernas.drawing import draw_figure
 
         genotype = Genotype.from_dict(ranked[0].architecture.genotype)
         images["best"] = figures.png_bytes(draw_figure(genotype))
