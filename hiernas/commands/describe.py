@@ -16,7 +16,7 @@ from typing import Any
 
 from hiernas.config import RunConfig, load_config
 from hiernas.network import build_network
-from hiernas.profile import count_parameters, flop_counted_ops, flops_per_image
+from hiernas.network_size import count_parameters, flop_counted_ops, flops_per_image
 from motifs.canonical import canonical_key
 from motifs.files import load_genotype
 from motifs.genotype import Genotype

@@ -59,7 +59,7 @@ def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list
 
 
 def _images(
-    runs: Sequence[Run], groups: Sequence[stats.Group], ranked: Sequence[stats.Ranked]
+    runs: Sequence[Run], groups: Sequence[stats.Group], ranked: Sequence[stats.RankedArchitecture]
 ) -> dict[str, bytes]:
     """The PNGs by the id of the section that shows them; a plot with no data is left out."""
     label = runs[0].measure.name
