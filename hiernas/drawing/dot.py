@@ -14,6 +14,7 @@ from hiernas.drawing.style import (
     primitive_colour,
 )
 from motifs.genotype import Genotype, Motif
+from motifs.size import check_size
 
 # DOT
 
@@ -27,7 +28,9 @@ def _dot_attrs(**attrs: str | float) -> str:
 
 
 def to_dot(genotype: Genotype) -> str:
-    """Graphviz DOT text: one cluster per motif per level, and one for the flattened cell."""
+    """Graphviz DOT text: one cluster per motif per level, and one for the flattened cell.
+    Raises ``GenotypeTooLarge`` first for a genotype too large to draw (``motifs.size``)."""
+    check_size(genotype, drawing=True)
     used = genotype.used_motifs()
     lines = [
         "digraph genotype {",

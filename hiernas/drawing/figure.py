@@ -44,6 +44,7 @@ from hiernas.drawing.style import (
     primitive_colour,
 )
 from motifs.genotype import Genotype
+from motifs.size import check_size
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -183,11 +184,13 @@ def _smooth_path(points: Sequence[tuple[float, float]]) -> MplPath:
 
 
 def draw_figure(genotype: Genotype) -> Figure:
-    """Every motif of every level (one panel each), then the cell flattened to primitives."""
+    """Every motif of every level (one panel each), then the cell flattened to primitives.
+    Raises ``GenotypeTooLarge`` first for a genotype too large to draw (``motifs.size``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
+    check_size(genotype, drawing=True)
     used = genotype.used_motifs()
     top = len(genotype.levels) - 1
 

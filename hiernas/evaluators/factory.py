@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from evolution.evaluation import Evaluator
 from hiernas.config import RunConfig
+from motifs.size import check_size, densest
 
 
 def _train(config: RunConfig) -> Evaluator:
@@ -26,6 +27,9 @@ EVALUATORS: dict[str, Callable[[RunConfig], Evaluator]] = {"train": _train, "tab
 def build_evaluator(config: RunConfig) -> Evaluator:
     """The evaluator, checked before any search starts: a missing data set, table or column is
     reported once, as bad input, rather than as a failure of every genotype."""
+    space = config.space.to_space()
+    # A space whose largest genotype would exhaust memory is refused before the first proposal.
+    check_size(densest(space))
     evaluator = EVALUATORS[config.evaluator.kind](config)
-    evaluator.validate(config.space.to_space())  # type: ignore[attr-defined]
+    evaluator.validate(space)  # type: ignore[attr-defined]
     return evaluator
