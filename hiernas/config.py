@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hiernas.errors import InputError
+from hiernas.plugins import check_plugin_names, import_plugins
 from motifs.space import PAPER_PRIMITIVES, PRESETS, Space, SpaceError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -216,6 +217,8 @@ class FinalConfig(TrainingSettings):
 
 class RunConfig(_Section):
     seed: int = 0
+    # The user's modules that register primitives (hiernas.plugins); imported by load_config.
+    plugins: tuple[str, ...] = ()
     # Finished evaluations (done or failed) a search runs for; cache hits are free.
     budget: int = Field(default=100, ge=1)
     space: SpaceConfig = SpaceConfig()
@@ -247,13 +250,14 @@ RESUMABLE_KEYS = ("budget", "executor")
 
 
 def load_config(
-    source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False
+    source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False, plugins: bool = True
 ) -> RunConfig:
     """A YAML file, the name of a file in ``configs/`` (``cifar``, ``digits``...), or a space preset
     (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides.
 
     A name that is both a bundled config and a preset means the config, unless ``prefer_preset``
-    (commands that only need the space, like ``sample``)."""
+    (commands that only need the space, like ``sample``). ``plugins=False`` for a run directory's
+    config, which must never make us import code."""
     is_preset = isinstance(source, str) and source in PRESETS and not Path(source).exists()
     if is_preset and (prefer_preset or not (CONFIG_DIR / f"{source}.yaml").exists()):
         data: dict[str, Any] = {"space": {"preset": source}}
@@ -261,6 +265,8 @@ def load_config(
         data = _read_yaml(_resolve_source(source))
     for override in overrides:
         _apply_override(data, override)
+    if plugins and isinstance(data, Mapping):
+        import_plugins(check_plugin_names(data.get("plugins")))
     return config_from_dict(data)
 
 

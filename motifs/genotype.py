@@ -144,8 +144,12 @@ class Genotype:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> Genotype:
-        """Parse and validate the interchange format; raises ``GenotypeError`` naming the fault."""
+    def from_dict(cls, data: Any, *, registered_only: bool = True) -> Genotype:
+        """Parse and validate the interchange format; raises ``GenotypeError`` naming the fault.
+
+        ``registered_only=False`` accepts primitive names nobody registered in this process, for
+        readers that never build a network (a report of a run that used a plug-in's primitives).
+        """
         from motifs.validation import parse_genotype
 
-        return parse_genotype(data)
+        return parse_genotype(data, registered_only=registered_only)

@@ -34,12 +34,13 @@ ASSUMED_CLASSES = 10
 def run_describe(
     genotype_path: Path, *, as_json: bool, config: str | None, overrides: Sequence[str] = ()
 ) -> None:
-    genotype = load_genotype(genotype_path)
+    # The config first: its plug-ins register the primitives the genotype may name.
     if config is None:
         # The paper's setting: its search template on CIFAR-10. Overrides still apply.
         run_config = load_config("paper", ["data.dataset=cifar10", *overrides], prefer_preset=True)
     else:
         run_config = load_config(config, overrides)
+    genotype = load_genotype(genotype_path)
     summary = describe(genotype, run_config)
     if as_json:
         print(json.dumps(summary, indent=2))

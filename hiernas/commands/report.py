@@ -73,7 +73,7 @@ def _images(
     if ranked:
         from hiernas.drawing import draw_figure
 
-        genotype = Genotype.from_dict(ranked[0].architecture.genotype)
+        genotype = Genotype.from_dict(ranked[0].architecture.genotype, registered_only=False)
         images["best"] = figures.png_bytes(draw_figure(genotype))
     return images
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from evolution.evaluation import Evaluator
 from hiernas.config import RunConfig
+from hiernas.plugins import PluginEvaluator
 from motifs.size import check_size, densest
 
 
@@ -32,4 +33,4 @@ def build_evaluator(config: RunConfig) -> Evaluator:
     check_size(densest(space))
     evaluator = EVALUATORS[config.evaluator.kind](config)
     evaluator.validate(space)  # type: ignore[attr-defined]
-    return evaluator
+    return PluginEvaluator(evaluator, config.plugins) if config.plugins else evaluator
