@@ -4,8 +4,9 @@ A motif edge of level ℓ ≥ 3 stands for a whole instance of a motif of level 
 section 2.2), so a file of a few hundred bytes with many levels can stand for billions of
 primitives; and with concatenation merges (section 2.3) a dense motif's nodes double in width from
 one to the next. Both are counted here per motif, once, bottom-up: the flattened cell's primitive
-edges and nodes (as ``hiernas.drawing.flatten`` and the assembly build them) and how many times
-wider than its input or the stage width C a tensor can become. Commands check these against limits
+edges and nodes (as ``hiernas.drawing.flatten`` and the assembly build them), how many times
+wider than its input or the stage width C a tensor can become, and how wide all the primitives'
+inputs are together (their weights and work grow with it). Commands check these against limits
 before they build or draw anything, since what exceeds them would exhaust memory.
 
 The width bound: with w = C = 1, a node's width is an integer n ≥ 1 (a primitive gives 1 or its
@@ -34,11 +35,14 @@ class GenotypeTooLarge(GenotypeError):
 @dataclass(frozen=True, slots=True)
 class Expansion:
     """The flattened cell's size: primitive edges, nodes (the cell's, its output, and every live
-    node of every expanded motif instance), and the width factor bound (module docstring)."""
+    node of every expanded motif instance), the width factor bound (module docstring), and the
+    width read: the sum of every primitive edge's input width factor. A primitive's weights and
+    work grow with its input's width, so this bounds the network's size per unit of C."""
 
     primitive_edges: int
     nodes: int
     width_factor: int
+    width_read: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class Limits:
     primitive_edges: int = 20_000
     nodes: int = 20_000
     width_factor: int = 4096
+    width_read: int = 100_000
     # A drawing labels every edge of every motif and draws every flattened one; about 1,000
     # take a minute to lay out and render.
     drawn_edges: int = 1000
@@ -75,6 +80,7 @@ ENVIRONMENT = {
     "primitive_edges": "HIERNAS_MAX_PRIMITIVE_EDGES",
     "nodes": "HIERNAS_MAX_NODES",
     "width_factor": "HIERNAS_MAX_WIDTH_FACTOR",
+    "width_read": "HIERNAS_MAX_WIDTH_READ",
     "drawn_edges": "HIERNAS_MAX_DRAWN_EDGES",
 }
 
@@ -83,33 +89,34 @@ def expansion(genotype: Genotype) -> Expansion:
     """Count the flattened cell in O(live edges of the genotype), never building it."""
 
     @cache
-    def count(level_index: int, motif_index: int) -> tuple[int, int, int]:
-        """(primitive edges, nodes created, width factor) of one instance of a motif; the nodes
-        created exclude the instance's source and target, which belong to the level above."""
+    def count(level_index: int, motif_index: int) -> tuple[int, int, int, int]:
+        """(primitive edges, nodes created, width factor, width read) of one instance of a motif;
+        the nodes created exclude the instance's source and target, which belong to the level
+        above."""
         motif = genotype.levels[level_index][motif_index]
         live = motif.live_edges()
         if not live:
-            return 0, 0, 1
+            return 0, 0, 1, 0
         widths = [0] * motif.nodes
         widths[0] = 1
-        edges, nodes, factor = 0, 0, 1
+        edges, nodes, factor, read = 0, 0, 1, 0
         for edge in sorted(live, key=lambda e: (e.dst, e.src)):
             source = widths[edge.src]
             if level_index == 0:
-                edges += 1
+                edges, read = edges + 1, read + source
                 primitive = PRIMITIVES.get(genotype.primitives[edge.op - 1])
                 widths[edge.dst] += 1 if primitive is not None and primitive.to_stage_width else source
             else:
-                child_edges, child_nodes, child_factor = count(level_index - 1, edge.op - 1)
-                edges, nodes = edges + child_edges, nodes + child_nodes
+                child_edges, child_nodes, child_factor, child_read = count(level_index - 1, edge.op - 1)
+                edges, nodes, read = edges + child_edges, nodes + child_nodes, read + source * child_read
                 factor = max(factor, source * child_factor)
                 widths[edge.dst] += source
         nodes += len({edge.dst for edge in live})
-        return edges, nodes, max(factor, *widths)
+        return edges, nodes, max(factor, *widths), read
 
-    edges, nodes, factor = count(len(genotype.levels) - 1, 0)
+    edges, nodes, factor, read = count(len(genotype.levels) - 1, 0)
     # The cell's input node and the output after its closing convolution.
-    return Expansion(edges, nodes + 2, factor)
+    return Expansion(edges, nodes + 2, factor, read)
 
 
 def check_size(genotype: Genotype, limits: Limits | None = None, *, drawing: bool = False) -> Expansion:
@@ -122,6 +129,7 @@ def check_size(genotype: Genotype, limits: Limits | None = None, *, drawing: boo
         ("primitive_edges", size.primitive_edges, "its cell expands to {} primitive edges"),
         ("nodes", size.nodes, "its cell expands to {} nodes"),
         ("width_factor", size.width_factor, "a tensor can be {} times its input or stage width"),
+        ("width_read", size.width_read, "its primitives read {} times the stage width in all"),
     ]
     if drawing:
         panels = sum(len(tuple(motif.edges())) for level in genotype.levels for motif in level)

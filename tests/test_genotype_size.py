@@ -57,9 +57,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "primitives": ["identity", "conv1x1"],
         "levels": [{"motifs": [_dense(150, 1)]}],
     }
-    paths = {"deep": folder / "deep.json", "dense": folder / "dense.json"}
-    paths["deep"].write_text(json.dumps(deep), encoding="utf-8")
-    paths["dense"].write_text(json.dumps(dense), encoding="utf-8")
+    # The same with every edge a conv1x1: no doubling, but 11,175 convolutions reading ever wider
+    # nodes, billions of weights at the paper's widths.
+    convs = {**dense, "levels": [{"motifs": [_dense(150, 2)]}]}
+    paths = {name: folder / f"{name}.json" for name in ("deep", "dense", "convs")}
+    for name, data in (("deep", deep), ("dense", dense), ("convs", convs)):
+        paths[name].write_text(json.dumps(data), encoding="utf-8")
     assert paths["deep"].stat().st_size < 1024
     return paths
 
@@ -74,7 +77,12 @@ COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize(
-    ("name", "limit"), [("deep", "HIERNAS_MAX_PRIMITIVE_EDGES"), ("dense", "HIERNAS_MAX_WIDTH_FACTOR")]
+    ("name", "limit"),
+    [
+        ("deep", "HIERNAS_MAX_PRIMITIVE_EDGES"),
+        ("dense", "HIERNAS_MAX_WIDTH_FACTOR"),
+        ("convs", "HIERNAS_MAX_WIDTH_READ"),
+    ],
 )
 def test_too_large_is_one_line_and_exit_2(
     files: dict[str, Path], tmp_path: Path, command: str, name: str, limit: str
