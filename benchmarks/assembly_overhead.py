@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from hiernas.config import NetworkConfig
 from hiernas.network import build_network
-from hiernas.profile import count_parameters
+from hiernas.network_size import count_parameters
 from motifs import PRESETS, Genotype, sample
 
 # The genotype the hand-written network below spells out, as live edges (src, dst, op) per motif

@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 from evolution.executors import EXECUTORS
 from evolution.registry import STRATEGIES, Registry
 from hiernas.errors import InputError
+from hiernas.plugins import check_plugin_names, import_plugins
 from motifs.data_files import DataFileError, load_yaml
 from motifs.space import PAPER_PRIMITIVES, PRESETS, Space, SpaceError
 
@@ -282,6 +283,8 @@ class FinalConfig(TrainingSettings):
 
 class RunConfig(_Section):
     seed: int = 0
+    # The user's modules that register primitives (hiernas.plugins); imported by load_config.
+    plugins: tuple[str, ...] = ()
     # Finished evaluations (done or failed) a search runs for; cache hits are free.
     budget: int = Field(default=100, ge=1)
     space: SpaceConfig = SpaceConfig()
@@ -313,13 +316,14 @@ RESUMABLE_KEYS = ("budget", "executor")
 
 
 def load_config(
-    source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False
+    source: str | Path, overrides: Sequence[str] = (), *, prefer_preset: bool = False, plugins: bool = True
 ) -> RunConfig:
     """A YAML file, the name of a bundled config (``cifar``, ``digits``...), or a space preset
     (``paper``, ``flat``, ``nb201``: every other setting at its default), plus overrides.
 
     A name that is both a bundled config and a preset means the config, unless ``prefer_preset``
-    (commands that only need the space, like ``sample``)."""
+    (commands that only need the space, like ``sample``). ``plugins=False`` for a run directory's
+    config, which must never make us import code."""
     is_preset = isinstance(source, str) and source in PRESETS and not Path(source).exists()
     if is_preset and (prefer_preset or not (CONFIG_DIR / f"{source}.yaml").is_file()):
         data: dict[str, Any] = {"space": {"preset": source}}
@@ -327,6 +331,8 @@ def load_config(
         data = _read_yaml(_resolve_source(source))
     for override in overrides:
         _apply_override(data, override)
+    if plugins and isinstance(data, Mapping):
+        import_plugins(check_plugin_names(data.get("plugins")))
     return config_from_dict(data)
 
 

@@ -142,7 +142,7 @@ def train_final(
 ) -> dict[str, Any]:
     """Train (or resume training) in ``directory``, which ``prepare_output`` has set up."""
     from hiernas.network import build_network
-    from hiernas.profile import count_parameters, flops_per_image
+    from hiernas.network_size import count_parameters, flops_per_image
 
     final = config.final
     placement = resolve_placement(final)

@@ -43,7 +43,7 @@ LabelledEdge = tuple[int, int, str]
 
 def canonical_form(genotype: Genotype) -> str:
     """The exact canonical text of the network ``genotype`` assembles into."""
-    used = _used_motifs(genotype)
+    used = genotype.used_motifs()
     labels: list[str] = [f"p:{name}" for name in genotype.primitives]
     tables: list[str] = []
     for level_index, level in enumerate(genotype.levels):
@@ -61,16 +61,6 @@ def canonical_form(genotype: Genotype) -> str:
 def canonical_key(genotype: Genotype) -> str:
     """32 hex digits identifying the architecture (see the module docstring)."""
     return hashlib.sha256(canonical_form(genotype).encode()).hexdigest()[:32]
-
-
-def _used_motifs(genotype: Genotype) -> list[set[int]]:
-    """used[k]: indices of the motifs of ``levels[k]`` that the cell reaches through live edges."""
-    used = [set() for _ in genotype.levels]
-    used[-1] = {0}
-    for k in range(len(genotype.levels) - 1, 0, -1):
-        for m in used[k]:
-            used[k - 1].update(edge.op - 1 for edge in genotype.levels[k][m].live_edges())
-    return used
 
 
 @lru_cache(maxsize=65536)

@@ -10,6 +10,7 @@ import yaml
 
 from motifs.data_files import DataFileError, load_json, load_yaml
 from motifs.genotype import Genotype
+from motifs.size import check_size
 from motifs.validation import GenotypeError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,7 +41,8 @@ def parse_text(text: str, source: str) -> Any:
 
 
 def load_genotype(path: str | Path) -> Genotype:
-    """Read and validate a genotype file; every error names the file."""
+    """Read and validate a genotype file; every error names the file. A genotype that expands
+    beyond ``motifs.size.Limits`` is refused here, before anything is built or drawn from it."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -54,7 +56,9 @@ def load_genotype(path: str | Path) -> Genotype:
         raise GenotypeError(f"{path}: cannot be read ({error.strerror})") from None
     data = parse_text(text, str(path))
     try:
-        return Genotype.from_dict(data)
+        genotype = Genotype.from_dict(data)
+        check_size(genotype)
+        return genotype
     except GenotypeError as error:
         raise GenotypeError(f"{path}: {error}") from None
 

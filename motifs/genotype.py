@@ -107,6 +107,19 @@ class Genotype:
     def cell(self) -> Motif:
         return self.levels[-1][0]
 
+    def used_motifs(self) -> tuple[frozenset[int], ...]:
+        """For each level, the indices of the motifs the cell reaches through live edges.
+
+        The cell uses itself; a motif is used when a live edge of a used motif one level up names
+        it. Only these are built (DESIGN.md, "Assembly"), drawn as used, and enter the identity.
+        """
+        used: list[set[int]] = [set() for _ in self.levels]
+        used[-1].add(0)
+        for k in range(len(self.levels) - 1, 0, -1):
+            for m in used[k]:
+                used[k - 1].update(edge.op - 1 for edge in self.levels[k][m].live_edges())
+        return tuple(frozenset(level) for level in used)
+
     def op_count(self, level_index: int) -> int:
         """How many non-none operations an edge of ``levels[level_index]`` can apply."""
         if level_index == 0:
@@ -131,8 +144,12 @@ class Genotype:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> Genotype:
-        """Parse and validate the interchange format; raises ``GenotypeError`` naming the fault."""
+    def from_dict(cls, data: Any, *, registered_only: bool = True) -> Genotype:
+        """Parse and validate the interchange format; raises ``GenotypeError`` naming the fault.
+
+        ``registered_only=False`` accepts primitive names nobody registered in this process, for
+        readers that never build a network (a report of a run that used a plug-in's primitives).
+        """
         from motifs.validation import parse_genotype
 
-        return parse_genotype(data)
+        return parse_genotype(data, registered_only=registered_only)

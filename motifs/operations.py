@@ -1,10 +1,12 @@
-"""The level-1 primitives: a name-keyed table of module builders (as in DARTS' ``operations.py``).
+"""The level-1 primitives' module builders, by name (as in DARTS' ``operations.py``).
 
 Every primitive is stride 1 with "same" padding, so any of them can sit on any edge of a motif.
 A builder takes the channel count of its input and the stage width C (Liu et al. 2018, section 2.3:
 "C is the number of channels"); convolutions produce C channels, per-channel operations keep the
 input's width. With concatenation merges a node can be wider than C, which is why the two differ.
-Every convolution is followed by batch norm and ReLU.
+Every convolution is followed by batch norm and ReLU. Names and widths live in the torch-free
+``motifs.primitives``; ``register_operation`` fills both, and is how a user's plug-in module adds
+its own primitive (README, "Your own primitives").
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
+
+from motifs.primitives import declare_primitive
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +36,23 @@ OPERATIONS: dict[str, Operation] = {}
 
 
 def register_operation(name: str, *, to_stage_width: bool) -> Callable:
-    """Add a builder ``(in_channels, channels) -> nn.Module`` to the registry under ``name``."""
+    """Add a builder ``(in_channels, channels) -> nn.Module`` under ``name``, and the name with its
+    output width to ``motifs.primitives``. Registering the same builder again (a module imported
+    twice) is harmless; another builder under a known name is an error."""
 
     def decorate(build: Callable[[int, int], nn.Module]) -> Callable[[int, int], nn.Module]:
-        if name in OPERATIONS:
-            raise ValueError(f"operation {name!r} is already registered")
+        known = OPERATIONS.get(name)
+        if known is not None and _origin(known.build) != _origin(build):
+            raise ValueError(f"operation {name!r} is already registered by {'.'.join(_origin(known.build))}")
+        declare_primitive(name, to_stage_width=to_stage_width)
         OPERATIONS[name] = Operation(name, build, to_stage_width)
         return build
 
     return decorate
+
+
+def _origin(build: Callable) -> tuple[str, str]:
+    return build.__module__, build.__qualname__
 
 
 def conv_bn_relu(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from motifs.genotype import Genotype, Motif
-from motifs.operations import OPERATIONS
+from motifs.primitives import PRIMITIVES, known_names
 
 PAPER_PRIMITIVES = ("conv1x1", "dwconv3x3", "sepconv3x3", "maxpool3x3", "avgpool3x3", "identity")
 NB201_PRIMITIVES = ("identity", "conv1x1", "conv3x3", "avgpool3x3")
@@ -31,10 +31,8 @@ class Space:
         if not self.primitives:
             raise SpaceError("space.primitives: needs at least one primitive")
         for name in self.primitives:
-            if name not in OPERATIONS:
-                raise SpaceError(
-                    f"space.primitives: unknown primitive {name!r} (known: {', '.join(sorted(OPERATIONS))})"
-                )
+            if name not in PRIMITIVES:
+                raise SpaceError(f"space.primitives: unknown primitive {name!r} (known: {known_names()})")
         if len(set(self.primitives)) != len(self.primitives):
             raise SpaceError("space.primitives: a primitive is listed twice")
         if "identity" not in self.primitives:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from motifs.genotype import FORMAT, Genotype, Motif
-from motifs.operations import OPERATIONS
+from motifs.primitives import PRIMITIVES, known_names
 
 
 class GenotypeError(ValueError):
@@ -29,8 +29,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def parse_genotype(data: Any) -> Genotype:
-    """Validate ``data`` against the interchange format and build the genotype."""
+def parse_genotype(data: Any, *, registered_only: bool = True) -> Genotype:
+    """Validate ``data`` against the interchange format and build the genotype; with
+    ``registered_only``, every primitive must be in ``motifs.primitives``."""
     if not isinstance(data, Mapping):
         raise GenotypeError(
             f"genotype: expected a mapping with keys {', '.join(_TOP_KEYS)}, got {_type_name(data)}"
@@ -43,7 +44,7 @@ def parse_genotype(data: Any) -> Genotype:
         raise GenotypeError(f"genotype: unknown key '{unknown[0]}' (allowed: {', '.join(_TOP_KEYS)})")
     if data["format"] != FORMAT:
         raise GenotypeError(f"genotype: format is {data['format']!r}, expected {FORMAT!r}")
-    primitives = _parse_primitives(data["primitives"])
+    primitives = _parse_primitives(data["primitives"], registered_only)
     levels_data = data["levels"]
     if not isinstance(levels_data, Sequence) or isinstance(levels_data, str) or not levels_data:
         raise GenotypeError(f"levels: expected a non-empty list of levels, got {_type_name(levels_data)}")
@@ -54,16 +55,19 @@ def parse_genotype(data: Any) -> Genotype:
     return Genotype(primitives, tuple(levels))
 
 
-def _parse_primitives(value: Any) -> tuple[str, ...]:
+def _parse_primitives(value: Any, registered_only: bool) -> tuple[str, ...]:
     if not isinstance(value, Sequence) or isinstance(value, str) or not value:
         raise GenotypeError(f"primitives: expected a non-empty list of names, got {_type_name(value)}")
     seen: set[str] = set()
     for position, name in enumerate(value):
         if not isinstance(name, str):
             raise GenotypeError(f"primitives[{position}]: expected a name, got {_type_name(name)}")
-        if name not in OPERATIONS:
+        if not name:
+            raise GenotypeError(f"primitives[{position}]: a primitive's name must not be empty")
+        if registered_only and name not in PRIMITIVES:
             raise GenotypeError(
-                f"primitives[{position}]: unknown primitive {name!r} (known: {', '.join(sorted(OPERATIONS))})"
+                f"primitives[{position}]: unknown primitive {name!r} (known: {known_names()}; "
+                "a plug-in's primitives need its module in the config's plugins)"
             )
         if name in seen:
             raise GenotypeError(f"primitives[{position}]: {name!r} is listed twice")

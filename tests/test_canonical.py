@@ -99,10 +99,8 @@ def test_key_changes_when_a_live_edge_changes(genotype: Genotype, seed: int) -> 
             return
 
 
-def _used(genotype: Genotype) -> list[set[int]]:
-    from motifs.canonical import _used_motifs
-
-    return _used_motifs(genotype)
+def _used(genotype: Genotype) -> tuple[frozenset[int], ...]:
+    return genotype.used_motifs()
 
 
 def _motif_form(genotype: Genotype, k: int, m: int) -> str:

@@ -14,7 +14,7 @@ import pytest
 from hiernas.cli import main
 from hiernas.config import NetworkConfig
 from hiernas.network import build_network
-from hiernas.profile import count_parameters, flops_per_image
+from hiernas.network_size import count_parameters, flops_per_image
 from motifs import PRESETS, Genotype, sample
 from motifs.canonical import canonical_key
 from motifs.files import save_genotype

@@ -1,4 +1,4 @@
-"""Drawings of genotypes (motifs.drawing, motifs.graph_layout) and ``hiernas show``.
+"""Drawings of genotypes (hiernas.drawing) and ``hiernas show``.
 
 Each figure is rendered once per format and preset (module-scoped), since rendering is the slow part.
 """
@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 from hiernas.cli import main
+from hiernas.drawing import draw, flatten, to_dot
+from hiernas.drawing.layout import isotonic_spaced, layered_layout
 from motifs import PRESETS, Genotype, Motif, Space, sample
-from motifs.drawing import draw, flatten, to_dot, used_motifs
 from motifs.files import save_genotype
-from motifs.graph_layout import isotonic_spaced, layered_layout
 from motifs.space import PAPER_PRIMITIVES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,7 +45,7 @@ def drawings(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
 
 def _used_by_search(genotype: Genotype) -> list[set[int]]:
     """Which motifs the cell reaches, found top-down by a plain worklist (independent of
-    motifs.drawing.used_motifs)."""
+    Genotype.used_motifs)."""
     used = [set() for _ in genotype.levels]
     todo = [(len(genotype.levels) - 1, 0)]
     while todo:
@@ -141,7 +141,7 @@ def test_unsupported_suffix_names_the_allowed_ones(tmp_path: Path) -> None:
 def test_unused_motifs_are_marked(drawings: dict[tuple[str, str], Path]) -> None:
     genotype = _sampled("hierarchical")
     used = _used_by_search(genotype)
-    assert [set(level) for level in used_motifs(genotype)] == used
+    assert [set(level) for level in genotype.used_motifs()] == used
     unused = [m + 1 for m in range(len(genotype.levels[0])) if m not in used[0]]
     assert unused, "seed 0 of the hierarchical preset has an unused motif; pick another seed if not"
     svg = drawings[("hierarchical", ".svg")].read_text(encoding="utf-8")
@@ -158,7 +158,7 @@ def test_used_motifs_follow_live_edges_only() -> None:
     # Cell: 0 -> 2 through motif 2 (live); 0 -> 1 through motif 3 is dead (node 1 leads nowhere).
     cell = Motif(((0, 3, 2), (0, 0, 0), (0, 0, 0)))
     genotype = Genotype(genotype.primitives, (genotype.levels[0], (cell,)))
-    assert used_motifs(genotype) == (frozenset({1}), frozenset({0}))
+    assert genotype.used_motifs() == (frozenset({1}), frozenset({0}))
     dot = to_dot(genotype)
     assert "level 2 · motif 1 (unused)" in dot
     assert "level 2 · motif 3 (unused)" in dot

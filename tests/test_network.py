@@ -10,7 +10,7 @@ from torch import nn
 
 from hiernas.config import NetworkConfig
 from hiernas.network import build_network
-from hiernas.profile import count_parameters, flops_per_image
+from hiernas.network_size import count_parameters, flops_per_image
 from motifs import PRESETS, Genotype, sample
 from motifs.assembly import MotifModule
 from tests.torch_helpers import seeded_weights

@@ -16,7 +16,7 @@ from typing import Any
 
 from hiernas.config import RunConfig, load_config
 from hiernas.network import build_network
-from hiernas.profile import count_parameters, flop_counted_ops, flops_per_image
+from hiernas.network_size import count_parameters, flop_counted_ops, flops_per_image
 from motifs.canonical import canonical_key
 from motifs.files import load_genotype
 from motifs.genotype import Genotype
@@ -34,12 +34,13 @@ ASSUMED_CLASSES = 10
 def run_describe(
     genotype_path: Path, *, as_json: bool, config: str | None, overrides: Sequence[str] = ()
 ) -> None:
-    genotype = load_genotype(genotype_path)
+    # The config first: its plug-ins register the primitives the genotype may name.
     if config is None:
         # The paper's setting: its search template on CIFAR-10. Overrides still apply.
         run_config = load_config("paper", ["data.dataset=cifar10", *overrides], prefer_preset=True)
     else:
         run_config = load_config(config, overrides)
+    genotype = load_genotype(genotype_path)
     summary = describe(genotype, run_config)
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -70,11 +71,7 @@ def live_edges(genotype: Genotype) -> list[dict[str, Any]]:
 
     A used motif with no live edge outputs zeros and is listed with no edges.
     """
-    used = [set() for _ in genotype.levels]
-    used[-1] = {0}
-    for k in range(len(genotype.levels) - 1, 0, -1):
-        for m in used[k]:
-            used[k - 1].update(edge.op - 1 for edge in genotype.levels[k][m].live_edges())
+    used = genotype.used_motifs()
     levels = []
     for k, level in enumerate(genotype.levels):
         motifs = []

@@ -59,7 +59,7 @@ def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list
 
 
 def _images(
-    runs: Sequence[Run], groups: Sequence[stats.Group], ranked: Sequence[stats.Ranked]
+    runs: Sequence[Run], groups: Sequence[stats.Group], ranked: Sequence[stats.RankedArchitecture]
 ) -> dict[str, bytes]:
     """The PNGs by the id of the section that shows them; a plot with no data is left out."""
     label = runs[0].measure.name
@@ -71,9 +71,9 @@ def _images(
         images["distribution"] = figures.png_bytes(figures.distribution(groups, label))
     images["runs"] = figures.png_bytes(figures.outcomes(runs, labels))
     if ranked:
-        from motifs.drawing import draw_figure
+        from hiernas.drawing import draw_figure
 
-        genotype = Genotype.from_dict(ranked[0].architecture.genotype)
+        genotype = Genotype.from_dict(ranked[0].architecture.genotype, registered_only=False)
         images["best"] = figures.png_bytes(draw_figure(genotype))
     return images
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hiernas.drawing import SUFFIXES, draw
 from hiernas.errors import InputError
-from motifs.drawing import SUFFIXES, draw
 from motifs.files import load_genotype
 
 

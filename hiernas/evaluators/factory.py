@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from evolution.evaluation import Evaluator
 from evolution.registry import Registry
+from hiernas.plugins import PluginEvaluator
+from motifs.size import check_size, densest
 
 if TYPE_CHECKING:
     from hiernas.config import RunConfig
@@ -55,7 +57,14 @@ def _table(config: RunConfig) -> Prepared:
 
 
 def prepare_evaluator(config: RunConfig) -> Prepared:
-    return EVALUATORS.get(config.evaluator.kind)(config)
+    """The evaluator, checked before any search starts: a missing data set, table or column is
+    reported once, as bad input, rather than as a failure of every genotype."""
+    # A space whose largest genotype would exhaust memory is refused before the first proposal.
+    check_size(densest(config.space.to_space()))
+    prepared = EVALUATORS.get(config.evaluator.kind)(config)
+    if config.plugins:
+        return Prepared(PluginEvaluator(prepared.evaluator, config.plugins), prepared.data_record)
+    return prepared
 
 
 def build_evaluator(config: RunConfig) -> Evaluator:

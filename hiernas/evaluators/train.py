@@ -150,7 +150,7 @@ class TrainEvaluator:
         self, genotype: Genotype, context: EvalContext, placement: Placement, started: float
     ) -> EvalResult:
         from hiernas.network import build_network
-        from hiernas.profile import count_parameters, flops_per_image
+        from hiernas.network_size import count_parameters, flops_per_image
 
         dataset, _ = self._host_data()
         data = self._device_data(placement)

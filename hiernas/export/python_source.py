@@ -212,7 +212,11 @@ def python_source(
             f"(known: {', '.join(sorted(PRIMITIVES))})"
         )
     writer = _Writer(genotype, network.merge == "concat")
-    classes_text = [writer.motif_class(level, motif) for level, motif in _used_motifs(genotype)]
+    classes_text = [
+        writer.motif_class(level, motif)
+        for level, motifs in enumerate(genotype.used_motifs())
+        for motif in sorted(motifs)
+    ]
     helpers = [
         source.definition
         for name in sorted(writer.primitives_used)
@@ -267,17 +271,6 @@ def _docstring(
         *(INDENT + line for line in genotype_text(genotype).splitlines()),
     ]
     return '"""' + "\n".join(line.rstrip() for line in lines) + '\n"""\n'
-
-
-def _used_motifs(genotype: Genotype) -> list[tuple[int, int]]:
-    """(level index, motif index) of every motif the cell uses through live edges, the cell
-    last and each level's motifs in order, so a class is defined before the ones that use it."""
-    used: list[set[int]] = [set() for _ in genotype.levels]
-    used[-1].add(0)
-    for level in range(len(genotype.levels) - 1, 0, -1):
-        for motif in used[level]:
-            used[level - 1].update(edge.op - 1 for edge in genotype.levels[level][motif].live_edges())
-    return [(level, motif) for level, motifs in enumerate(used) for motif in sorted(motifs)]
 
 
 def class_name(genotype: Genotype, level: int, motif: int) -> str:

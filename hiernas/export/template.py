@@ -51,7 +51,7 @@ def load_export_config(
         return load_config(config, overrides)
     for candidate in (beside_weights, run_config):
         if candidate is not None:
-            return load_config(str(candidate), overrides)
+            return load_config(str(candidate), overrides, plugins=False)
     return load_config("paper", ["data.dataset=cifar10", *overrides], prefer_preset=True)
 
 

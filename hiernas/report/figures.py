@@ -1,7 +1,7 @@
 """The report's plots as matplotlib Figures: best fitness so far against evaluations, the fitness
 distribution per strategy, and what became of each run's proposals.
 
-Every figure gets its own Agg canvas (as ``motifs.drawing`` does): no ``matplotlib.use``, no pyplot
+Every figure gets its own Agg canvas (as ``hiernas.drawing`` does): no ``matplotlib.use``, no pyplot
 and its global figure registry, so building a report changes nothing in the caller's matplotlib.
 Sizes are in inches for a page about 10 inches wide, so that 9 to 11 point text in the figures
 reads at the size of the page's own text.

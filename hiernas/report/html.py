@@ -22,7 +22,7 @@ from hiernas.report.figures import PNG_DPI
 from hiernas.report.runs import Run
 from hiernas.report.stats import (
     Group,
-    Ranked,
+    RankedArchitecture,
     evaluations_to_best,
     failure_reasons,
     fitness_values,
@@ -45,7 +45,7 @@ SECTIONS = {
 def page(
     runs: Sequence[Run],
     groups: Sequence[Group],
-    top: Sequence[Ranked],
+    top: Sequence[RankedArchitecture],
     images: Mapping[str, bytes],
     *,
     read_at: str,
@@ -285,7 +285,7 @@ def _failures(runs: Sequence[Run]) -> str:
     return _section("failures", _table(["Count", "Error", "Runs"], rows, numeric={0}) + note + retried)
 
 
-def _best(best: Ranked | None, labels: list[str], decimals: int, png: bytes | None) -> str:
+def _best(best: RankedArchitecture | None, labels: list[str], decimals: int, png: bytes | None) -> str:
     if best is None:
         return _section("best", '<p class="note">No finished evaluation yet.</p>')
     architecture = best.architecture
@@ -313,7 +313,7 @@ def _genotype(genotype: Mapping[str, object]) -> str:
     return f"<details><summary>genotype file (JSON)</summary><pre>{_e(text)}</pre></details>"
 
 
-def _top(top: Sequence[Ranked], labels: list[str], decimals: int) -> str:
+def _top(top: Sequence[RankedArchitecture], labels: list[str], decimals: int) -> str:
     if not top:
         return _section("top", '<p class="note">No finished evaluation yet.</p>')
     metrics = key_metrics(top)

@@ -55,7 +55,7 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
+class RankedArchitecture:
     """One architecture of the top table: its best evaluation over every run, and who found it."""
 
     architecture: Architecture
@@ -107,7 +107,7 @@ def fitness_values(group: Group) -> np.ndarray:
     return np.array([f for run in group.runs for f in run.fitness if f is not None], dtype=float)
 
 
-def top_architectures(runs: Sequence[Run], limit: int) -> list[Ranked]:
+def top_architectures(runs: Sequence[Run], limit: int) -> list[RankedArchitecture]:
     """The ``limit`` fittest architectures over all runs, one row per canonical key: a network that
     several runs found is listed once, at its best fitness (ties: the first run given)."""
     found: dict[str, list[tuple[Architecture, Run]]] = {}
@@ -121,7 +121,7 @@ def top_architectures(runs: Sequence[Run], limit: int) -> list[Ranked]:
         seen: dict[int, Run] = {}
         for _, run in entries:
             seen.setdefault(id(run), run)
-        rows.append(Ranked(entries[0][0], entries[0][1], tuple(seen.values())))
+        rows.append(RankedArchitecture(entries[0][0], entries[0][1], tuple(seen.values())))
     rows.sort(key=lambda row: -row.architecture.fitness)
     return rows[:limit]
 
@@ -130,7 +130,7 @@ def top_architectures(runs: Sequence[Run], limit: int) -> list[Ranked]:
 _BOOKKEEPING = frozenset({"index", "seed"})
 
 
-def key_metrics(rows: Sequence[Ranked], limit: int = 4) -> list[str]:
+def key_metrics(rows: Sequence[RankedArchitecture], limit: int = 4) -> list[str]:
     """The numeric metrics worth a column: held-out (test) accuracies first, since they say whether
     the search's fitness generalises, then size and cost. Bookkeeping (row index, seed) and values
     equal in every row (the step count, the validation set's size) tell the rows apart in nothing
