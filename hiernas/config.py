@@ -191,6 +191,11 @@ class SearchConfig(_Section):
     aging: bool = False
     # A proposal whose architecture was already evaluated: reuse its result, resample, or evaluate.
     dedup: Literal["reuse", "resample", "off"] = "reuse"
+    # A failed network proposed again is evaluated again this many times; then its failure is reused.
+    retry_failed: int = Field(default=1, ge=0)
+    # A mutated child whose network was evaluated before (a dead edge or unused motif changed):
+    # join the population as an individual of its own, or drop it (see evolution/tournament.py).
+    neutral: Literal["join", "drop"] = "drop"
     rl: RLConfig = RLConfig()
 
 
