@@ -132,6 +132,18 @@ def test_population_grows_without_aging(tmp_path: Path) -> None:
     assert len(strategy.population) == status.done == 50
 
 
+@pytest.mark.parametrize("neutral", ["join", "drop"])
+def test_neutral_children_join_the_population_only_when_asked_to(tmp_path: Path, neutral: str) -> None:
+    """A child answered from the cache (a neutral mutation) is a member of its own under "join"
+    (the paper adds every child) and left out under "drop"."""
+    strategy = TournamentEvolution(
+        PRESETS["hierarchical"], seed=1, population=10, tournament=0.2, init_mutations=30, neutral=neutral
+    )
+    status = Driver(strategy, InlineExecutor(ToyEvaluator()), _journal(tmp_path), budget=50, seed=1).run()
+    assert status.cached > 0
+    assert len(strategy.population) == status.done + (status.cached if neutral == "join" else 0)
+
+
 def test_initial_population_comes_first_and_mutations_name_their_parent(tmp_path: Path) -> None:
     strategy = TournamentEvolution(
         PRESETS["hierarchical"], seed=2, population=12, tournament=0.25, init_mutations=40
