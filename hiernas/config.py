@@ -179,6 +179,8 @@ class RLConfig(_Section):
     # Update the controller after every this many finished evaluations (never waits for a batch).
     update_every: int = Field(default=5, ge=1)
     init_range: float = Field(default=0.08, gt=0)
+    # "scaled": fitness over a running spread; "paper": Zoph & Le's accuracy cubed, R − b unscaled.
+    reward: Literal["paper", "scaled"] = "scaled"
 
 
 class SearchConfig(_Section):

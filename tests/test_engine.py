@@ -201,3 +201,16 @@ def test_the_space_being_exhausted_stops_the_run_cleanly(tmp_path: Path) -> None
         max_duplicate_streak=200,
     ).run()
     assert status.done == 3 and status.stopped and "exhausted" in status.stopped
+
+
+def test_the_papers_rl_reward_is_accuracy_cubed_with_an_unscaled_advantage() -> None:
+    """Zoph & Le 2017, section 4.1: R = accuracy³; the advantage is R − b (b the moving average)."""
+    pytest.importorskip("torch")
+    from evolution.reinforce import ReinforceStrategy
+
+    strategy = ReinforceStrategy(PRESETS["nb201"], seed=0, reward="paper", update_every=10)
+    first, second = strategy.ask(), strategy.ask()
+    strategy.tell(1, first, EvalResult.done(0.5))
+    strategy.tell(2, second, EvalResult.done(80.0))  # percent, read as 0.8 until tables are fractions
+    assert [a for _, a in strategy.buffer] == [0.0, pytest.approx(0.8**3 - 0.5**3)]
+    assert strategy.baseline == pytest.approx(0.95 * 0.125 + 0.05 * 0.512)
