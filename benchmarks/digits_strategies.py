@@ -6,7 +6,7 @@ rewards are on the other scale it has to cope with. Each run is what ``hiernas e
 configuration built below (the Driver, the inline executor, dedup, a fresh temporary run directory),
 3 seeds per strategy.
 
-    python benchmarks/digits_strategies.py [--seeds 3] [--budget 30] [--steps 100]
+    python benchmarks/digits_strategies.py [--seeds 3] [--budget 30] [--steps 100] [--only NAME ...]
 
 The whole thing is sized for about 10-15 minutes on two busy CPU cores; every value below says why.
 """
@@ -33,6 +33,8 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     # A population of 10 leaves 20 of the 30 evaluations for selection; tournament 25% as in
     # configs/nb201.yaml (5% of 10 would be the minimum 2 and hardly select).
     "evolution": {"strategy": "evolution", "population": 10, "tournament": 0.25},
+    # Children answered from the cache join the population too (search.neutral, RESULTS.md).
+    "evolution-join": {"strategy": "evolution", "population": 10, "tournament": 0.25, "neutral": "join"},
     "random": {"strategy": "random"},
     # The settings chosen on the NB201 table (benchmarks/RESULTS.md, "Strategy comparison"); the
     # rewards' scale (fractions here, percent there) does not matter to the controller.
@@ -87,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=30)
     parser.add_argument("--steps", type=int, default=100, help="training steps per evaluation")
+    parser.add_argument("--only", nargs="+", choices=sorted(STRATEGIES), default=list(STRATEGIES))
     args = parser.parse_args(argv)
     # One training thread: the machine is shared, and two threads on two busy cores made each step
     # slower, not faster. HIERNAS_THREADS set by the caller wins.
@@ -94,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("command: python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]))
     rows = []
     for name, search in STRATEGIES.items():
+        if name not in args.only:
+            continue
         outcomes = []
         for seed in range(args.seeds):
             outcome = run_once(make_config(seed, args.budget, args.steps, search))

@@ -8,12 +8,13 @@ sees), the ``cifar10-test-12ep`` of that genotype (never seen by the search), an
 evaluations the search first found a cell in the table's top 1% by validation accuracy.
 
     python benchmarks/strategy_comparison.py [--table ../shared/data/nb201-12epoch.csv]
-        [--seeds 20] [--budget 150] [--set VARIANT:KEY=VALUE ...] [--sweep]
+        [--seeds 20] [--first-seed 0] [--budget 150] [--set VARIANT:KEY=VALUE ...] [--sweep]
 
 Variants: evolution (the config as it is), aging (search.aging=true), random, rl. ``--set
 rl:search.rl.lr=0.003`` changes one variant, exactly as ``hiernas evolve --set`` would. ``--sweep``
 runs the built-in grid of user-settable values instead, on seeds 100.. so that the settings are not
-chosen on the seeds the final comparison reports.
+chosen on the seeds the final comparison reports; ``--first-seed 100`` runs any other setting on
+those tuning seeds too.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--table", type=Path, default=DEFAULT_TABLE)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="100: the tuning seeds")
     parser.add_argument("--budget", type=int, default=150)
     parser.add_argument(
         "--set",
@@ -188,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         seeds = range(100, 100 + args.seeds)
     else:
         plan = [(name, tuple(extra[name])) for name in order]
-        seeds = range(args.seeds)
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
     compare(args.table, args.budget, list(seeds), plan)
 
 

@@ -8,7 +8,12 @@ again; one being evaluated right now waits for that result instead of being paid
 
 Every step is one journal transaction that also carries the strategy's snapshot, so the run can be
 killed at any instant and resumed: finished results are kept, in-flight evaluations run again (with
-the same seed), and the budget counts what is done.
+the same seed), and the budget counts what is done. An evaluation that was running when the run
+died counts as an attempt (it may be what killed the run); one stopped by Ctrl-C does not.
+
+Only done results are reused for duplicates. A network whose evaluation failed (a timeout, a CUDA
+out-of-memory while other workers shared the GPU) is evaluated again when it is proposed again, up
+to ``retry_failed`` more times; after that its failure is reused like any result.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Literal
 
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Completion, Executor, Task
-from evolution.journal import Journal
+from evolution.journal import Journal, JournalError, Unfinished
 from evolution.seeding import derive_seed
 from evolution.strategy import Proposal, Strategy
 from motifs.canonical import canonical_key
@@ -74,6 +79,7 @@ class Driver:
         seed: int,
         dedup: Dedup = "reuse",
         max_attempts: int = 2,
+        retry_failed: int = 1,
         max_duplicate_streak: int = 1_000,
         on_progress: Callable[[RunStatus], None] | None = None,
     ) -> None:
@@ -81,6 +87,8 @@ class Driver:
         self.seed, self.dedup = seed, dedup
         # A lost worker (killed, crashed) gets its evaluation run again, up to this many attempts.
         self.max_attempts = max_attempts
+        # A network whose evaluation failed is evaluated again this many times when proposed again.
+        self.retry_failed = retry_failed
         # This many known architectures in a row means the strategy has nothing new left to propose:
         # the space is exhausted, or the strategy has converged (an RL controller whose policy has
         # become deterministic proposes one cell over and over). A duplicate costs milliseconds and
@@ -101,13 +109,15 @@ class Driver:
         self._resume()
         try:
             while True:
-                if self.status.finished < self.status.budget and not self.status.stopped:
-                    self._fill()
+                self._fill()
                 if not self._in_flight:
                     break  # budget reached (or the space exhausted) and everything in flight drained
                 for completion in self.executor.wait(timeout=1.0):
                     self._complete(completion)
                 self._publish()
+        except KeyboardInterrupt:
+            self._hand_back_in_flight()
+            raise
         finally:
             self.executor.close()
         if self.status.finished < self.status.budget and not self.status.stopped:
@@ -123,31 +133,63 @@ class Driver:
         history = journal.history()
         if state is not None:
             self.strategy.restore(state, history)
-        counts = journal.counts()
-        self.status.done, self.status.failed = counts["done"], counts["failed"]
-        self.status.cached, self.status.lost = counts["cached"], counts["lost"]
         for told in history:
             self._track_best(told.proposal_id, told.result)
         for item in journal.unfinished():
-            with journal.transaction():
-                journal.requeue(item.evaluation_id)
-            self._queue.append(
-                (item.evaluation_id, _InFlight(item.proposal_id, item.proposal, item.key, item.attempt))
-            )
-            self._evaluating[item.key] = item.evaluation_id
+            self._resume_unfinished(item)
         for proposal_id, proposal, key in journal.waiting():
-            hit = journal.finished_result(key)
+            hit = None if key in self._evaluating else journal.finished_result(key)
             if hit is not None:
                 self._answer_from_cache(proposal_id, proposal, *hit)
             else:
                 self._waiting[key].append((proposal_id, proposal))
+        counts = journal.counts()
+        self.status.done, self.status.failed = counts["done"], counts["failed"]
+        self.status.cached, self.status.lost = counts["cached"], counts["lost"]
+
+    def _resume_unfinished(self, item: Unfinished) -> None:
+        """Queue an evaluation the last session left unfinished. One that was running when that
+        session died counts as a lost attempt, so a network that brings the run down each time ends
+        as failed after ``max_attempts`` instead of being retried on every resume."""
+        evaluation_id, attempt = item.evaluation_id, item.attempt
+        if item.running:
+            error = "lost: the run stopped while this evaluation was running"
+            if attempt >= self.max_attempts:
+                result = EvalResult.failed(f"{error} ({attempt} attempts)")
+                with self.journal.transaction() as journal:
+                    journal.record_result(evaluation_id, result, worker="", started=0.0, ended=time.time())
+                    self.strategy.tell(item.proposal_id, item.proposal, result)
+                    journal.save_state(self.strategy.state_dict())
+                return
+            with self.journal.transaction() as journal:
+                evaluation_id = journal.record_lost_attempt(
+                    evaluation_id, error, worker="", started=0.0, ended=time.time()
+                )
+            attempt += 1
+        self._queue.append((evaluation_id, _InFlight(item.proposal_id, item.proposal, item.key, attempt)))
+        self._evaluating[item.key] = evaluation_id
+
+    def _hand_back_in_flight(self) -> None:
+        """Interrupted (Ctrl-C): what was running goes back to pending, so the resume does not count
+        it as an attempt. If the journal cannot be written, they count; that errs on the safe side."""
+        try:
+            with self.journal.transaction() as journal:
+                for evaluation_id in self._in_flight:
+                    journal.requeue(evaluation_id)
+        except JournalError:
+            pass
 
     def _fill(self) -> None:
+        """Keep the workers busy within the budget: queued attempts first (retries of lost workers
+        and evaluations resumed from the journal, even after the run has stopped asking), then new
+        proposals. Queued attempts beyond the budget stay pending in the journal."""
         while len(self._in_flight) < self.executor.capacity:
+            if self.status.finished + len(self._in_flight) >= self.status.budget:
+                return
             if self._queue:
                 self._submit(*self._queue.pop(0))
                 continue
-            if self.status.finished + len(self._in_flight) >= self.status.budget:
+            if self.status.stopped:
                 return
             proposal = self.strategy.ask()
             if proposal is None:
@@ -159,7 +201,7 @@ class Driver:
     def _consider(self, proposal: Proposal) -> None:
         key = canonical_key(proposal.genotype)
         if self.dedup != "off":
-            hit = self.journal.finished_result(key)
+            hit = self.journal.finished_result(key, retry_failed=self.retry_failed)
             if hit is not None or key in self._evaluating:
                 self._duplicate_streak += 1
                 if self._duplicate_streak >= self.max_duplicate_streak:

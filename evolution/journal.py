@@ -86,6 +86,9 @@ class Unfinished:
     proposal: Proposal
     key: str
     attempt: int
+    # It had started on a worker: the run stopped without handing it back (killed, crashed), so
+    # this attempt counts (a network that takes the run down with it must not be retried forever).
+    running: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,15 +355,24 @@ class Journal:
         row = self.connection.execute("SELECT state FROM strategy_state WHERE id = 1").fetchone()
         return pickle.loads(row[0]) if row else None
 
-    def finished_result(self, key: str) -> tuple[int, EvalResult] | None:
-        """The final evaluation of the first proposal of this architecture that finished."""
+    def finished_result(self, key: str, *, retry_failed: int = 0) -> tuple[int, EvalResult] | None:
+        """The first done evaluation of this architecture; without one, its latest failed one, but
+        only once it has failed more than ``retry_failed`` times (until then it is tried again)."""
         row = self.connection.execute(
             "SELECT e.id, e.status, e.fitness, e.metrics, e.error FROM evaluations e "
             "JOIN proposals p ON p.id = e.proposal "
-            "WHERE p.key = ? AND e.final = 1 AND e.status IN ('done', 'failed') ORDER BY e.id LIMIT 1",
+            "WHERE p.key = ? AND e.final = 1 AND e.status = 'done' ORDER BY e.id LIMIT 1",
             (key,),
         ).fetchone()
-        return None if row is None else (row[0], _result(*row[1:]))
+        if row is not None:
+            return row[0], _result(*row[1:])
+        rows = self.connection.execute(
+            "SELECT e.id, e.status, e.fitness, e.metrics, e.error FROM evaluations e "
+            "JOIN proposals p ON p.id = e.proposal "
+            "WHERE p.key = ? AND e.final = 1 AND e.status = 'failed' ORDER BY e.id DESC",
+            (key,),
+        ).fetchall()
+        return (rows[0][0], _result(*rows[0][1:])) if len(rows) > retry_failed else None
 
     def history(self) -> list[Told]:
         """Every result the strategy was told, in the order it was told."""
@@ -375,11 +387,11 @@ class Journal:
 
     def unfinished(self) -> list[Unfinished]:
         rows = self.connection.execute(
-            "SELECT e.id, p.id, p.origin, p.genotype, p.parent, p.mutation, p.extra, p.key, e.attempt "
-            "FROM evaluations e JOIN proposals p ON p.id = e.proposal "
+            "SELECT e.id, p.id, p.origin, p.genotype, p.parent, p.mutation, p.extra, p.key, e.attempt, "
+            "e.status = 'running' FROM evaluations e JOIN proposals p ON p.id = e.proposal "
             "WHERE e.status IN ('pending', 'running') ORDER BY e.id"
         ).fetchall()
-        return [Unfinished(r[0], r[1], _proposal(*r[2:7]), r[7], r[8]) for r in rows]
+        return [Unfinished(r[0], r[1], _proposal(*r[2:7]), r[7], r[8], bool(r[9])) for r in rows]
 
     def waiting(self) -> list[tuple[int, Proposal, str]]:
         rows = self.connection.execute(

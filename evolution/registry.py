@@ -77,6 +77,7 @@ def _evolution(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy
         tournament=settings["tournament"],
         aging=settings["aging"],
         init_mutations=settings["init_mutations"],
+        neutral=settings.get("neutral", "drop"),
     )
 
 

@@ -38,6 +38,11 @@ samples to estimate a spread, and would replace the paper's baseline by the batc
 deviation is part of the variance before dividing, which bounds |advantage| by 1/√(1 − decay)
 (4.5 for the default 0.95): one outlier cannot produce a huge step.
 
+``reward="paper"`` is Zoph & Le's reward instead (section 4.1: the maximum validation accuracy
+of the last 5 epochs, cubed, "for the controller to focus on models with high accuracy"): the one
+fitness value, a fraction in [0, 1], is cubed, and the advantage is R − b unscaled. Its advantages
+are hundredths where the scaled ones are about 1, so it wants a larger learning rate.
+
 The snapshot holds everything (counters, baseline, spread, the waiting samples, and the controller's
 weights and Adam state as ``torch.save`` bytes, re-serialised only after an update), so ``restore``
 needs no history.
@@ -74,11 +79,15 @@ class ReinforceStrategy:
         entropy: float = 0.0,
         update_every: int = 5,
         init_range: float = 0.08,
+        reward: str = "scaled",
     ) -> None:
         if update_every < 1:
             raise ValueError(f"update_every must be at least 1, got {update_every}")
         if not 0 <= baseline_decay < 1:
             raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay}")
+        if reward not in ("paper", "scaled"):
+            raise ValueError(f"reward must be 'paper' or 'scaled', got {reward!r}")
+        self.reward = reward
         self.seed, self.layout = seed, DecisionLayout(space)
         self.decay, self.entropy_bonus, self.update_every = baseline_decay, entropy, update_every
         self.controller = Controller(
@@ -113,7 +122,7 @@ class ReinforceStrategy:
 
     def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
         if result.ok:
-            reward = float(result.fitness)  # type: ignore[arg-type]
+            reward = self._reward(float(result.fitness))  # type: ignore[arg-type]
             self.worst = reward if self.worst is None else min(self.worst, reward)
         elif self.worst is not None:
             reward = self.worst
@@ -130,8 +139,22 @@ class ReinforceStrategy:
 
     # Learning ----------------------------------------------------------------------------------
 
+    def _reward(self, fitness: float) -> float:
+        """The fitness itself ("scaled"), or the paper's accuracy cubed."""
+        if self.reward == "scaled":
+            return fitness
+        # PERCENT SHIM: the table evaluator still reports percent on this branch; a fitness above 1
+        # is read as percent. Remove once every evaluator reports a fraction in [0, 1].
+        accuracy = fitness / 100 if fitness > 1 else fitness
+        return accuracy**3
+
     def _advantage(self, reward: float) -> float:
-        """(R − b) / running std, then b and the std take R in (module docstring, "reward scale")."""
+        """(R − b) / running std, then b and the std take R in (module docstring, "reward scale");
+        with the paper's reward, R − b as it is."""
+        if self.reward == "paper" and self.baseline is not None:
+            deviation = reward - self.baseline
+            self.baseline = self._mix(self.baseline, reward)
+            return deviation
         if self.baseline is None:
             self.baseline = reward  # the first reward has nothing before it to be compared with
             return 0.0

@@ -17,6 +17,12 @@ paper's ever-growing population does not take it in twice, or the fittest networ
 tournaments with copies of itself and the search would circle its exhausted neighbourhood. With
 aging it does join again, as a young member: in regularised evolution that is how a good
 architecture survives the aging (Real et al. 2019, section 2.1).
+
+``neutral="join"`` makes every result join, cached or not, as in the paper, where every child is
+trained and added. It matters for neutral mutations: about a quarter of the hierarchical space's
+mutations change a dead edge or an unused motif, so the child builds its parent's network and is
+answered from the cache. Dropped, such a child's hidden genes can never drift; joined, they can,
+at the price of copies of good networks in the tournaments (benchmarks/RESULTS.md measures both).
 """
 
 from __future__ import annotations
@@ -74,10 +80,13 @@ class TournamentEvolution:
         tournament: float = 0.05,
         aging: bool = False,
         init_mutations: int = 1000,
+        neutral: str = "drop",
     ) -> None:
+        if neutral not in ("join", "drop"):
+            raise ValueError(f"neutral must be 'join' or 'drop', got {neutral!r}")
         self.space, self.seed = space, seed
         self.population_size, self.tournament_fraction, self.aging = population, tournament, aging
-        self.init_mutations = init_mutations
+        self.init_mutations, self.neutral = init_mutations, neutral
         self.population = Population()
         self.asked = 0  # numbers the random stream of each ask
         self.initial_asked = 0
@@ -114,7 +123,7 @@ class TournamentEvolution:
         self._join(proposal_id, proposal, result, cached)
 
     def _join(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool) -> None:
-        if not result.ok or (cached and not self.aging):
+        if not result.ok or (cached and not self.aging and self.neutral == "drop"):
             return
         self.population.add(proposal_id, proposal.genotype, float(result.fitness))
         if self.aging and len(self.population) > self.population_size:

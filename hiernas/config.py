@@ -224,6 +224,8 @@ class RLConfig(_Section):
     # Update the controller after every this many finished evaluations (never waits for a batch).
     update_every: int = Field(default=5, ge=1)
     init_range: float = Field(default=0.08, gt=0)
+    # "scaled": fitness over a running spread; "paper": Zoph & Le's accuracy cubed, R − b unscaled.
+    reward: Literal["paper", "scaled"] = "scaled"
 
 
 class SearchConfig(_Section):
@@ -236,6 +238,11 @@ class SearchConfig(_Section):
     aging: bool = False
     # A proposal whose architecture was already evaluated: reuse its result, resample, or evaluate.
     dedup: Literal["reuse", "resample", "off"] = "reuse"
+    # A failed network proposed again is evaluated again this many times; then its failure is reused.
+    retry_failed: int = Field(default=1, ge=0)
+    # A mutated child whose network was evaluated before (a dead edge or unused motif changed):
+    # join the population as an individual of its own, or drop it (see evolution/tournament.py).
+    neutral: Literal["join", "drop"] = "drop"
     rl: RLConfig = RLConfig()
 
     @field_validator("dedup", mode="before")

@@ -36,6 +36,7 @@ def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[
             budget=config.budget,
             seed=config.seed,
             dedup=config.search.dedup,
+            retry_failed=config.search.retry_failed,
         ).run()
         return status, journal.history()
     finally:

@@ -1,9 +1,18 @@
 """The identity of an architecture: an exact canonical form and a key derived from it.
 
-Two genotypes that assemble into the same network (DESIGN.md, "Identity of an architecture") get
-the same form: dead nodes and edges, motifs the cell never reaches, the numbering of nodes, the
-order of the primitive list and of the motifs within a level do not enter it. Different networks get
-different forms, because the form spells out the whole live graph.
+What is identified (DESIGN.md, "Identity of an architecture"): two genotypes get the same form
+exactly when their live graphs are isomorphic, level by level, with the same primitive or motif on
+corresponding edges. Dead nodes and edges, motifs the cell never reaches, the numbering of nodes,
+the order of the primitive list and of the motifs within a level do not enter it. Different forms
+therefore always mean different graphs, and a cache hit is never a wrong answer.
+
+What is not identified: graphs that differ but compute the same thing. The known case is a chain
+of identity edges. A node whose only input is an identity edge equals its source (assembly passes
+identity through without a module), so 0→1→3 through two identities and 0→3 through one build the
+same modules with the same weights and outputs, yet get different keys (tests/test_canonical.py
+pins this). Contracting such nodes would need a multigraph form (two identity paths into one
+concatenating node are not one edge: the concatenation doubles the width the closing 1×1 sees), so
+the key stays exact on graphs; the cost is an occasional duplicate evaluation, never a wrong result.
 
 How it is built, and why collisions cannot happen:
 

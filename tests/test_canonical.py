@@ -170,3 +170,27 @@ def test_flat_and_hierarchical_keys_never_collide() -> None:
     hierarchical = PRESETS["hierarchical"].initial()
     assert canonical_key(flat) != canonical_key(hierarchical)
     assert len(canonical_key(flat)) == 32
+
+
+def test_identity_chains_are_not_seen_through_though_they_build_the_same_network() -> None:
+    """The key identifies live graphs, not functions (motifs/canonical.py): a chain of two identity
+    edges and one identity edge assemble into the same modules and outputs but keep different keys."""
+    import torch
+
+    from motifs.assembly import build_cell
+    from tests.torch_helpers import seeded_weights
+
+    primitives = ("identity", "conv1x1")
+    chain = Motif(((0, 1, 2, 0), (0, 0, 0, 1), (0, 0, 0, 2), (0, 0, 0, 0)))  # 0→1→3 id, 0→2→3 conv
+    direct = Motif(((0, 0, 2, 1), (0, 0, 0, 0), (0, 0, 0, 2), (0, 0, 0, 0)))  # 0→3 id, 0→2→3 conv
+    a, b = Genotype(primitives, ((chain,),)), Genotype(primitives, ((direct,),))
+    assert canonical_key(a) != canonical_key(b)
+    cells = []
+    for genotype in (a, b):
+        with seeded_weights(0):
+            cells.append(build_cell(genotype, 4, 4).eval())
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert [t.shape for t in cells[0].state_dict().values()] == [
+        t.shape for t in cells[1].state_dict().values()
+    ]
+    assert torch.equal(cells[0](x), cells[1](x))

@@ -132,6 +132,18 @@ def test_population_grows_without_aging(tmp_path: Path) -> None:
     assert len(strategy.population) == status.done == 50
 
 
+@pytest.mark.parametrize("neutral", ["join", "drop"])
+def test_neutral_children_join_the_population_only_when_asked_to(tmp_path: Path, neutral: str) -> None:
+    """A child answered from the cache (a neutral mutation) is a member of its own under "join"
+    (the paper adds every child) and left out under "drop"."""
+    strategy = TournamentEvolution(
+        PRESETS["hierarchical"], seed=1, population=10, tournament=0.2, init_mutations=30, neutral=neutral
+    )
+    status = Driver(strategy, InlineExecutor(ToyEvaluator()), _journal(tmp_path), budget=50, seed=1).run()
+    assert status.cached > 0
+    assert len(strategy.population) == status.done + (status.cached if neutral == "join" else 0)
+
+
 def test_initial_population_comes_first_and_mutations_name_their_parent(tmp_path: Path) -> None:
     strategy = TournamentEvolution(
         PRESETS["hierarchical"], seed=2, population=12, tournament=0.25, init_mutations=40
@@ -189,3 +201,16 @@ def test_the_space_being_exhausted_stops_the_run_cleanly(tmp_path: Path) -> None
         max_duplicate_streak=200,
     ).run()
     assert status.done == 3 and status.stopped and "exhausted" in status.stopped
+
+
+def test_the_papers_rl_reward_is_accuracy_cubed_with_an_unscaled_advantage() -> None:
+    """Zoph & Le 2017, section 4.1: R = accuracy³; the advantage is R − b (b the moving average)."""
+    pytest.importorskip("torch")
+    from evolution.reinforce import ReinforceStrategy
+
+    strategy = ReinforceStrategy(PRESETS["nb201"], seed=0, reward="paper", update_every=10)
+    first, second = strategy.ask(), strategy.ask()
+    strategy.tell(1, first, EvalResult.done(0.5))
+    strategy.tell(2, second, EvalResult.done(80.0))  # percent, read as 0.8 until tables are fractions
+    assert [a for _, a in strategy.buffer] == [0.0, pytest.approx(0.8**3 - 0.5**3)]
+    assert strategy.baseline == pytest.approx(0.95 * 0.125 + 0.05 * 0.512)

@@ -308,3 +308,19 @@ def test_chromium_renders_the_page_without_errors(report: Path, tmp_path: Path) 
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert "CONSOLE" not in shot.stderr, shot.stderr[-2000:]
     assert screenshot.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_planted_symlinks_are_replaced_not_written_through(runs: list[Path], tmp_path: Path) -> None:
+    """A symlink where a PNG or the page will go is replaced by the new file; its target (here a
+    file someone else owns) is never written."""
+    victims = {}
+    for name in ("report-runs.png", "report.html"):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_text("not yours")
+        (tmp_path / name).symlink_to(victim)
+        victims[name] = victim
+    code, _, err = _cli("report", str(runs[0]), "-o", str(tmp_path / "report.html"))
+    assert code == 0, err
+    for name, victim in victims.items():
+        assert victim.read_text() == "not yours"
+        assert not (tmp_path / name).is_symlink() and (tmp_path / name).stat().st_size > 0

@@ -63,6 +63,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
                 budget=config.budget,
                 seed=config.seed,
                 dedup=config.search.dedup,
+                retry_failed=config.search.retry_failed,
                 on_progress=on_progress,
             )
             status = driver.run()

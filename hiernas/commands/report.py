@@ -42,7 +42,7 @@ def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list
         for name in IMAGES:
             path = output.with_name(f"{output.stem}-{name}.png")
             if name in images:
-                path.write_bytes(images[name])
+                write_atomically(path, images[name])  # replaces a planted symlink, not its target
                 written.append(path)
             else:
                 # A plot with nothing to show this time: an older report's one would be mistaken

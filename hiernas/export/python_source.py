@@ -256,9 +256,13 @@ def _docstring(
         f"of the hiernas network, so weights trained by hiernas load directly:"
     )
     lines = [
-        title,
+        _docstring_text(title),
         "",
-        *(wrapped for line in about for wrapped in textwrap.wrap(line, LINE, break_on_hyphens=False)),
+        *(
+            _docstring_text(wrapped)
+            for line in about
+            for wrapped in textwrap.wrap(line, LINE, break_on_hyphens=False)
+        ),
         *([""] if about else []),
         *textwrap.wrap(template, LINE),
         "",
@@ -271,6 +275,23 @@ def _docstring(
         *(INDENT + line for line in genotype_text(genotype).splitlines()),
     ]
     return '"""' + "\n".join(line.rstrip() for line in lines) + '\n"""\n'
+
+
+def _docstring_text(text: str) -> str:
+    """``text`` escaped for the inside of a regular triple-quoted string: it reads back as itself
+    and can never end the string. Titles and notes carry names and values from files and journals
+    (a genotype file's name, a canonical key, a path), and the exported file is run and imported,
+    so whatever they contain must stay text. Backslashes and double quotes are escaped, and so is
+    every unprintable character (a newline, a NUL), the way ``repr`` writes it."""
+    escaped = []
+    for char in text:
+        if char in '\\"':
+            escaped.append("\\" + char)
+        elif not char.isprintable():
+            escaped.append(repr(char)[1:-1])
+        else:
+            escaped.append(char)
+    return "".join(escaped)
 
 
 def class_name(genotype: Genotype, level: int, motif: int) -> str:

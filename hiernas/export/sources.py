@@ -7,6 +7,8 @@ state and never disturbs the run.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from hiernas.run_dir import CONFIG_FILE, open_journal_read_only
 from motifs.canonical import canonical_key
 from motifs.files import load_genotype
 from motifs.genotype import Genotype
+
+_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,16 @@ def read_source(path: Path, top: int) -> Source:
     return Source(path, (Exportable(path.stem, genotype, canonical_key(genotype)),), None, is_run=False)
 
 
+def _check_journal_values(run_dir: Path, proposal: Any, key: Any, fitness: Any) -> None:
+    """What goes into exported files beyond the genotype must be what hiernas wrote: a key is 32
+    lowercase hex digits (canonical_key's 128 bits), a fitness a finite number. A journal is data
+    from a run directory, which may have been tampered with (README, "Threat model")."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InputError(f"{run_dir}: the journal's proposal {proposal!r} has a malformed canonical key")
+    if isinstance(fitness, bool) or not isinstance(fitness, int | float) or not math.isfinite(fitness):
+        raise InputError(f"{run_dir}: the journal's proposal {proposal!r} has a fitness that is not a number")
+
+
 def _read_run(run_dir: Path, top: int) -> Source:
     # The configuration only chooses a network template; a journal without one (a run driven
     # from Python, as the engine tests do) still has genotypes to export.
@@ -68,6 +82,8 @@ def _read_run(run_dir: Path, top: int) -> Source:
         journal.close()
     if not ranked:
         raise InputError(f"{run_dir}: no finished evaluation yet, so nothing to export")
+    for result in ranked:
+        _check_journal_values(run_dir, result.proposal_id, result.key, result.fitness)
     entries = tuple(
         Exportable(
             f"rank{rank}",
