@@ -161,8 +161,36 @@ class TableEvaluatorConfig(_Section):
         return self
 
 
+class ObjectiveConfig(_Section):
+    name: str = Field(min_length=1)
+    direction: Literal["max", "min"] = "max"
+    unit: str = "fraction"
+
+
+class PythonEvaluatorConfig(_Section):
+    """The user's own evaluator, ``package.module:function`` (``hiernas.evaluators.python``),
+    imported from the user's environment when a run starts, never from a run directory."""
+
+    kind: Literal["python"]
+    target: str
+    # What the function's metrics hold; the first is the fitness and must be in every done result.
+    objectives: tuple[ObjectiveConfig, ...] = Field(default=(ObjectiveConfig(name="accuracy"),), min_length=1)
+    # Handed to the function in its context: the step budget, and anything else it wants.
+    steps: int | None = Field(default=None, ge=1)
+    settings: dict[str, Any] = {}
+    # The images a function that asks for ``module`` gets a network for, built in ``network``.
+    input_shape: tuple[int, int, int] = (3, 32, 32)
+    classes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", self.target):
+            raise ValueError(f"target: expected 'package.module:function', got {self.target!r}")
+        return self
+
+
 EvaluatorConfig = Annotated[
-    Union[TrainEvaluatorConfig, TableEvaluatorConfig],  # noqa: UP007
+    Union[TrainEvaluatorConfig, TableEvaluatorConfig, PythonEvaluatorConfig],  # noqa: UP007
     Field(discriminator="kind"),
 ]
 
@@ -373,7 +401,7 @@ def _section_type(annotation: Any, value: Mapping[str, Any]) -> type[BaseModel] 
     return None
 
 
-_UNION_TAGS = {"train", "table"}
+_UNION_TAGS = {"train", "table", "python"}
 # A validator's message that starts with a key ("table: ...") names a key inside the section.
 _KEYED_MESSAGE = re.compile(r"^[A-Za-z_][A-Za-z_0-9.\[\]]*: ")
 

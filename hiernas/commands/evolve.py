@@ -10,6 +10,7 @@ from rich.console import Console
 
 from evolution.driver import Driver, RunStatus
 from evolution.executors import make_executor
+from evolution.objectives import OBJECTIVES_KEY
 from hiernas.config import RunConfig, load_config
 from hiernas.evaluators.factory import build_evaluator
 from hiernas.progress import SearchDisplay, status_line
@@ -28,6 +29,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
     evaluator = build_evaluator(config)
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed = open_run(run_dir, config)
+    journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
     if hasattr(evaluator, "data_record"):
         write_data_record(run_dir, evaluator.data_record())
     console = Console(stderr=True, soft_wrap=True)

@@ -17,10 +17,20 @@ def _train(config: RunConfig) -> Evaluator:
 def _table(config: RunConfig) -> Evaluator:
     from hiernas.evaluators.table import TableEvaluator
 
-    return TableEvaluator.from_config(config.evaluator)  # type: ignore[arg-type]
+    return TableEvaluator.from_config(config.evaluator, config.network)  # type: ignore[arg-type]
 
 
-EVALUATORS: dict[str, Callable[[RunConfig], Evaluator]] = {"train": _train, "table": _table}
+def _python(config: RunConfig) -> Evaluator:
+    from hiernas.evaluators.python import PythonEvaluator
+
+    return PythonEvaluator.from_config(config.evaluator, config.network)  # type: ignore[arg-type]
+
+
+EVALUATORS: dict[str, Callable[[RunConfig], Evaluator]] = {
+    "train": _train,
+    "table": _table,
+    "python": _python,
+}
 
 
 def build_evaluator(config: RunConfig) -> Evaluator:
