@@ -162,7 +162,10 @@ def test_numbers_match_the_journals(report: Path, runs: list[Path]) -> None:
     # The best fitness over all runs heads the best-genotype section, and the failures are counted.
     overall = max(float(row["data-best"]) for row in rows.values())
     best_section = text[text.index('<section id="best">') : text.index('<section id="top">')]
-    assert f"<strong>{overall:.3f}</strong>" in best_section
+    # Fitness is a fraction (the table's percent / 100), written as a labelled percentage.
+    assert 0 < overall <= 1
+    assert f"<strong>{100 * overall:.2f}%</strong>" in best_section
+    assert "a fraction, shown in percent" in text[: text.index('<section id="summary">')]
     assert "is not in the table" in text[text.index('<section id="failures">') :]
 
 
