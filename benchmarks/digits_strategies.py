@@ -37,7 +37,7 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "evolution-join": {"strategy": "evolution", "population": 10, "tournament": 0.25, "neutral": "join"},
     "random": {"strategy": "random"},
     # The settings chosen on the NB201 table (benchmarks/RESULTS.md, "Strategy comparison"); the
-    # rewards' scale (fractions here, percent there) does not matter to the controller.
+    # rewards' spread (wider there than here) does not matter to the controller.
     "rl": {"strategy": "rl", "rl": {"lr": 0.01, "update_every": 1}},
 }
 

@@ -72,7 +72,7 @@ SWEEP: dict[str, tuple[tuple[str, ...], ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    best_val: float
+    best_val: float  # percent, as the table and published NB201 results write it
     best_test: float
     first_top: int | None  # evaluations until the first top-1% cell, None if not within budget
     evaluations: int
@@ -81,11 +81,12 @@ class Outcome:
 
 
 def top_threshold(table: Path, column: str, fraction: float = 0.01) -> float:
-    """The lowest value among the table's best ``fraction`` of rows by ``column``."""
+    """The lowest value among the table's best ``fraction`` of rows by ``column``, as a fraction
+    (the fitness's unit; the table holds percent)."""
     loaded = load_table(table)
     at = loaded.columns.index(column)
     values = sorted((row[at] for row in loaded.rows.values() if row[at] is not None), reverse=True)
-    return values[math.ceil(fraction * len(values)) - 1]
+    return values[math.ceil(fraction * len(values)) - 1] / 100
 
 
 def run_once(config: RunConfig, threshold: float) -> Outcome:
@@ -108,7 +109,7 @@ def run_once(config: RunConfig, threshold: float) -> Outcome:
             best = result
     assert best is not None and best.fitness == status.best_fitness
     return Outcome(
-        best.fitness, float(best.metrics[TEST_COLUMN]), first_top, evaluations, status.cached, seconds
+        100 * best.fitness, float(best.metrics[TEST_COLUMN]), first_top, evaluations, status.cached, seconds
     )
 
 

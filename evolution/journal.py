@@ -440,6 +440,18 @@ class Journal:
         ).fetchone()
         return int(count)
 
+    # Meta ----------------------------------------------------------------------------------------
+
+    def write_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON) under ``key`` in the meta table, replacing what was there. Commits
+        by itself outside a transaction, or with the enclosing one."""
+        self.connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _json(value)))
+
+    def read_meta(self, key: str) -> Any | None:
+        """The JSON value stored under ``key`` by ``write_meta``, or None when there is none."""
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
 
 def _proposal(origin: str, genotype: str, parent: int | None, mutation: str | None, extra: str) -> Proposal:
     return Proposal(

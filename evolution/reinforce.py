@@ -26,14 +26,15 @@ How it sits in the engine:
 - ``reject`` (dedup "resample") does nothing: a duplicate says nothing about quality, and the next
   ask draws from a fresh stream.
 
-The reward scale. The table evaluator's fitness is a percentage (about 10 to 85 on NB201), the
-training evaluator's a fraction in [0, 1]. Each advantage R − b is divided by a running standard
-deviation of the same deviations (an exponential moving average of (R − b)² with the baseline's
-decay), so advantages are in units of "typical deviation from the baseline": multiplying every reward
-by 100 or adding a constant leaves them unchanged, and the same learning rate and entropy bonus mean
-the same thing on both evaluators. Adam alone would absorb a constant gradient scale, but not the
-balance between the policy term and the entropy bonus, nor rewards whose spread shrinks as the
-controller improves. Standardising within each update instead would need more than the default five
+The reward scale. Rewards are the fitness, an accuracy in [0, 1] for hiernas' evaluators
+(``evolution.objectives``), but their spread differs by orders of magnitude between a table whose
+cells range from 0.1 to 0.85 and a late search whose rewards differ in the third decimal. Each
+advantage R − b is divided by a running standard deviation of the same deviations (an exponential
+moving average of (R − b)² with the baseline's decay), so advantages are in units of "typical
+deviation from the baseline": scaling every reward or adding a constant leaves them unchanged, and
+the learning rate and entropy bonus mean the same thing whatever the evaluator. Adam alone would
+absorb a constant gradient scale, but not the balance between the policy term and the entropy
+bonus, nor rewards whose spread shrinks as the controller improves. Standardising within each update instead would need more than the default five
 samples to estimate a spread, and would replace the paper's baseline by the batch mean. The current
 deviation is part of the variance before dividing, which bounds |advantage| by 1/√(1 − decay)
 (4.5 for the default 0.95): one outlier cannot produce a huge step.
@@ -143,10 +144,8 @@ class ReinforceStrategy:
         """The fitness itself ("scaled"), or the paper's accuracy cubed."""
         if self.reward == "scaled":
             return fitness
-        # PERCENT SHIM: the table evaluator still reports percent on this branch; a fitness above 1
-        # is read as percent. Remove once every evaluator reports a fraction in [0, 1].
-        accuracy = fitness / 100 if fitness > 1 else fitness
-        return accuracy**3
+        # Accuracies are fractions in [0, 1] (objectives declare their unit), so this is Zoph & Le's R³.
+        return fitness**3
 
     def _advantage(self, reward: float) -> float:
         """(R − b) / running std, then b and the std take R in (module docstring, "reward scale");

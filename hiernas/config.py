@@ -206,6 +206,35 @@ class TableEvaluatorConfig(_Section):
         return self
 
 
+class ObjectiveConfig(_Section):
+    name: str = Field(min_length=1)
+    direction: Literal["max", "min"] = "max"
+    unit: str = "fraction"
+
+
+@EVALUATOR_SETTINGS.register("python")
+class PythonEvaluatorConfig(_Section):
+    """The user's own evaluator, ``package.module:function`` (``hiernas.evaluators.python``),
+    imported from the user's environment when a run starts, never from a run directory."""
+
+    kind: Literal["python"]
+    target: str
+    # What the function's metrics hold; the first is the fitness and must be in every done result.
+    objectives: tuple[ObjectiveConfig, ...] = Field(default=(ObjectiveConfig(name="accuracy"),), min_length=1)
+    # Handed to the function in its context: the step budget, and anything else it wants.
+    steps: int | None = Field(default=None, ge=1)
+    settings: dict[str, Any] = {}
+    # The images a function that asks for ``module`` gets a network for, built in ``network``.
+    input_shape: tuple[int, int, int] = (3, 32, 32)
+    classes: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", self.target):
+            raise ValueError(f"target: expected 'package.module:function', got {self.target!r}")
+        return self
+
+
 EvaluatorConfig = Annotated[
     Union[tuple(EVALUATOR_SETTINGS.get(kind) for kind in EVALUATOR_SETTINGS)],  # noqa: UP007
     Field(discriminator="kind"),

@@ -44,6 +44,21 @@ TO_NB201: dict[str, str] = {
 FROM_NB201: dict[str, str] = {nb201: name for name, nb201 in TO_NB201.items()}
 SPACE: Space = PRESETS["nb201"]
 
+# The data sets NB201's columns are named after (the prefix before the first '-'): the image shape
+# and class count a network is built with to count its parameters and FLOPs. NB201 trains CIFAR-10
+# and CIFAR-100 at 32×32 and ImageNet16-120 at 16×16; an unknown prefix is taken as CIFAR-10.
+DATASET_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {
+    "cifar10": ((3, 32, 32), 10),
+    "cifar100": ((3, 32, 32), 100),
+    "imagenet16": ((3, 16, 16), 120),
+}
+
+
+def column_shape(column: str) -> tuple[tuple[int, int, int], int]:
+    """(input shape, classes) of the data set a table column such as ``cifar10-val-12ep`` measures."""
+    return DATASET_SHAPES.get(column.split("-", 1)[0].lower(), DATASET_SHAPES["cifar10"])
+
+
 _COVERAGE = f"the NB201 table covers one {NODES}-node motif (L=2) over {', '.join(TO_NB201)} (0 = none)"
 
 

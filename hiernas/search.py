@@ -9,6 +9,7 @@ from evolution.driver import Driver, RunStatus
 from evolution.evaluation import Evaluator
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal
+from evolution.objectives import OBJECTIVES_KEY
 from evolution.registry import make_strategy
 from evolution.strategy import Strategy, Told
 from hiernas.config import RunConfig
@@ -29,6 +30,7 @@ def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[
     history (every result in the order the strategy was told)."""
     journal = Journal.create(run_dir / FILENAME)
     try:
+        journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
         status = Driver(
             strategy_for(config),
             InlineExecutor(evaluator),

@@ -9,10 +9,12 @@ import base64
 import contextlib
 import csv
 import io
+import os
 import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +25,7 @@ from evolution.journal import FILENAME, Journal
 from hiernas.cli import main
 from hiernas.report.html import SECTIONS
 from hiernas.report.runs import read_run
-from tests.engine_helpers import start_table_search, synthetic_nb201_table
+from tests.engine_helpers import synthetic_nb201_table
 
 STRATEGIES = ("evolution", "random", "rl")
 SEEDS = (0, 1)
@@ -162,7 +164,10 @@ def test_numbers_match_the_journals(report: Path, runs: list[Path]) -> None:
     # The best fitness over all runs heads the best-genotype section, and the failures are counted.
     overall = max(float(row["data-best"]) for row in rows.values())
     best_section = text[text.index('<section id="best">') : text.index('<section id="top">')]
-    assert f"<strong>{overall:.3f}</strong>" in best_section
+    # Fitness is a fraction (the table's percent / 100), written as a labelled percentage.
+    assert 0 < overall <= 1
+    assert f"<strong>{100 * overall:.2f}%</strong>" in best_section
+    assert "a fraction, shown in percent" in text[: text.index('<section id="summary">')]
     assert "is not in the table" in text[text.index('<section id="failures">') :]
 
 
@@ -228,20 +233,46 @@ def test_a_run_with_nothing_finished_yet(runs: list[Path], tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["report-runs.png"]
 
 
-def test_report_while_a_run_writes(tmp_path: Path, table: Path) -> None:
+# A search the test paces (tests/plugins/my_evaluator.py:gated): each evaluation waits for a token,
+# so the run is provably still writing when the reports are made, however fast the machine.
+PACED = """
+seed: 0
+budget: 1000
+space: {{preset: nb201, init_mutations: 100}}
+evaluator: {{kind: python, target: "plugins.my_evaluator:gated", settings: {{gate: "{gate}"}}}}
+search: {{strategy: evolution, population: 10, tournament: 0.25}}
+executor: {{kind: inline}}
+"""
+
+
+def test_report_while_a_run_writes(tmp_path: Path) -> None:
     """A real search in another process; reports of it, over and over: never 'database is locked',
     never a partial read (the counts and the history come from one snapshot, so they agree), and
     what is finished only grows."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    config = tmp_path / "paced.yaml"
+    config.write_text(PACED.format(gate=gate))
     run_dir = tmp_path / "run"
-    search = start_table_search(run_dir, table, budget=5000)
-    reads, reports, last = 0, 0, -1
+    tests = Path(__file__).resolve().parent
+    path = os.pathsep.join([str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")])
+    search = subprocess.Popen(
+        [sys.executable, "-m", "hiernas", "evolve", str(config), "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path, "HIERNAS_THREADS": "1"},
+    )
+    reads, reports, last, granted = 0, 0, -1, 0
     try:
-        deadline = time.time() + 120
-        while search.poll() is None and time.time() < deadline and reports < 2:
+        while reports < 2:
+            assert search.poll() is None, "the search ended before the test let it"
             if not (run_dir / FILENAME).exists():
                 time.sleep(0.05)
                 continue
             for _ in range(10):
+                # Let evaluations finish while the reader reads.
+                (gate / f"grant-{search.pid}-{granted}").touch()
+                granted += 1
                 run = read_run(run_dir)
                 assert run.done == sum(f is not None for f in run.fitness)
                 assert run.failed == len(run.errors) == sum(f is None for f in run.fitness)
@@ -256,11 +287,11 @@ def test_report_while_a_run_writes(tmp_path: Path, table: Path) -> None:
             row = _parse(output).rows["run"]
             assert last <= int(row["data-done"]) + int(row["data-failed"])
             reports += 1
-        still_running = search.poll() is None
+        # Fewer tokens than the budget: the run cannot have ended by itself.
+        assert granted < 1000 and search.poll() is None
     finally:
         search.kill()
         search.wait()
-    assert still_running and reports == 2, f"the search ended after {reads} reads and {reports} reports"
 
 
 def _chromium() -> str:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from evolution.driver import Driver, RunStatus
 from evolution.executors import make_executor
+from evolution.objectives import OBJECTIVES_KEY
 from hiernas.config import ExecutorConfig, RunConfig, load_config
 from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
@@ -30,6 +31,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
     evaluator = prepared.evaluator
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed = open_run(run_dir, config)
+    journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
     if prepared.data_record is not None:
         write_data_record(run_dir, prepared.data_record)
     console = Console(stderr=True, soft_wrap=True)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.run_dir import open_journal_read_only, read_config
 
 
@@ -17,6 +18,7 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
         with journal.snapshot():
             counts = journal.counts()
             ranked = journal.top(top)
+            objectives = journal.read_meta(OBJECTIVES_KEY)
     finally:
         journal.close()
     best = [
@@ -33,6 +35,7 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "strategy": config.get("search", {}).get("strategy"),
         "budget": config.get("budget"),
+        "objectives": objectives,
         **counts,
         "best": best[0] if best else None,
         "top": best,
@@ -50,6 +53,8 @@ def run_status(run_dir: Path, *, as_json: bool, top: int) -> None:
         f"({summary['done']} done, {summary['failed']} failed), {summary['cached']} cache hits, "
         f"{summary['pending']} pending"
     )
+    if summary["objectives"]:
+        print(f"  fitness: {Objective.from_dict(summary['objectives'][0]).describe()}")
     for rank, entry in enumerate(summary["top"], start=1):
         metrics = ", ".join(f"{k}={_short(v)}" for k, v in list(entry["metrics"].items())[:6])
         print(

@@ -51,7 +51,16 @@ def _train(config: RunConfig) -> Prepared:
 def _table(config: RunConfig) -> Prepared:
     from hiernas.evaluators.table import TableEvaluator
 
-    evaluator = TableEvaluator.from_config(config.evaluator)  # type: ignore[arg-type]
+    evaluator = TableEvaluator.from_config(config.evaluator, config.network)  # type: ignore[arg-type]
+    evaluator.validate(config.space.to_space())
+    return Prepared(evaluator)
+
+
+@EVALUATORS.register("python")
+def _python(config: RunConfig) -> Prepared:
+    from hiernas.evaluators.python import PythonEvaluator
+
+    evaluator = PythonEvaluator.from_config(config.evaluator, config.network)  # type: ignore[arg-type]
     evaluator.validate(config.space.to_space())
     return Prepared(evaluator)
 

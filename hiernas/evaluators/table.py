@@ -4,9 +4,12 @@ The table (like ``../shared/data/nb201-12epoch.csv``) has a header row, an ``arc
 NB201 strings (``hiernas.nb201``) and any number of other columns, typically accuracies in percent.
 A genotype's result is:
 
-- ``fitness``: the configured column's value as written in the table (percent for the NB201 file,
-  not a fraction), so reports compare directly with published NB201 numbers;
-- ``metrics``: every other column (``index``, ``arch``, the other accuracies), numbers as numbers.
+- ``fitness``: the configured column's value divided by 100: NB201's columns are accuracies in
+  percent, and hiernas' accuracies are fractions in [0, 1] everywhere (``objectives``);
+- ``metrics``: every column as written (``index``, ``arch``, the accuracies in percent, the fitness
+  column included), numbers as numbers, plus ``params`` and ``flops`` (per image) of the network in
+  the search template (``network``) on the fitness column's data set (``nb201.column_shape``),
+  counted once per distinct network and process (``hiernas.evaluators.size``).
 
 What fails how, and why:
 
@@ -33,8 +36,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evolution.evaluation import EvalContext, EvalResult
+from evolution.objectives import ACCURACY, Objective
+from hiernas.config import NetworkConfig
 from hiernas.errors import InputError
-from hiernas.nb201 import NB201Error, all_archs, check_space, genotype_to_arch, parse_arch
+from hiernas.evaluators.size import network_size
+from hiernas.nb201 import NB201Error, all_archs, check_space, column_shape, genotype_to_arch, parse_arch
 from motifs.genotype import Genotype
 from motifs.space import Space
 
@@ -150,31 +156,39 @@ def _column(name: str, cells: Sequence[str]) -> tuple[list[Any], bool]:
 class TableEvaluator:
     """``(genotype, context) -> EvalResult`` by lookup in an NB201 table (module docstring)."""
 
-    def __init__(self, table: str | Path, fitness: str = "cifar10-val-12ep") -> None:
+    objectives: tuple[Objective, ...] = (ACCURACY,)
+
+    def __init__(
+        self, table: str | Path, fitness: str = "cifar10-val-12ep", network: NetworkConfig | None = None
+    ) -> None:
         # Absolute now: worker processes may start in another working directory.
         self.table = Path(table).expanduser().absolute()
         self.fitness = fitness
+        self.network = network or NetworkConfig()
         self._loaded: Table | None = None
 
     @classmethod
-    def from_config(cls, config: TableEvaluatorConfig) -> TableEvaluator:
+    def from_config(
+        cls, config: TableEvaluatorConfig, network: NetworkConfig | None = None
+    ) -> TableEvaluator:
         if not config.table:
             raise TableError(
                 "evaluator.table: the table evaluator needs a CSV path "
                 "(for example --set evaluator.table=../shared/data/nb201-12epoch.csv)"
             )
-        return cls(config.table, config.fitness)
+        return cls(config.table, config.fitness, network)
 
     def __repr__(self) -> str:
         return f"TableEvaluator({str(self.table)!r}, fitness={self.fitness!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         # The parsed table stays behind: the receiving process reads (or reuses) its own.
-        return {"table": self.table, "fitness": self.fitness}
+        return {"table": self.table, "fitness": self.fitness, "network": self.network}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.table = state["table"]
         self.fitness = state["fitness"]
+        self.network = state["network"]
         self._loaded = None
 
     def validate(self, space: Space | None = None) -> None:
@@ -193,16 +207,16 @@ class TableEvaluator:
         row = table.rows.get(arch)
         if row is None:
             return EvalResult.failed(f"architecture {arch} is not in the table {table.path}", arch=arch)
-        metrics = {
-            column: value for column, value in zip(table.columns, row, strict=True) if column != self.fitness
-        }
+        metrics = dict(zip(table.columns, row, strict=True))
         value = row[table.columns.index(self.fitness)]
         # Built directly rather than via EvalResult.done/failed(**metrics): a column could be named
         # 'fitness' or 'error', which would clash with those methods' parameters.
         if value is None or not math.isfinite(value):
             reason = f"the table has no finite '{self.fitness}' value for {arch} (got {value!r})"
             return EvalResult("failed", None, metrics, reason)
-        return EvalResult("done", float(value), metrics)
+        input_shape, classes = column_shape(self.fitness)
+        metrics["params"], metrics["flops"] = network_size(genotype, self.network, input_shape, classes)
+        return EvalResult("done", float(value) / 100, metrics)
 
     def _table(self) -> Table:
         if self._loaded is None:

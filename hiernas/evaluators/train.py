@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from evolution.evaluation import EvalContext, EvalResult
+from evolution.objectives import ACCURACY, Objective
 from hiernas.config import DataConfig, NetworkConfig, RunConfig, TrainEvaluatorConfig, TrainingSettings
 from hiernas.data.dataset import Dataset
 from hiernas.data.device import DeviceImages, Normalise, TrainBatches
@@ -67,6 +68,8 @@ def derived_seeds(seed: int) -> tuple[int, int]:
 
 class TrainEvaluator:
     """``(genotype, context) -> EvalResult``: train in the search template, score on validation."""
+
+    objectives: tuple[Objective, ...] = (ACCURACY,)
 
     def __init__(
         self,

@@ -29,7 +29,7 @@ from hiernas.report.stats import (
     key_metrics,
     mean_std,
 )
-from hiernas.report.style import colour, decimals_for, fitness_text, metric_text
+from hiernas.report.style import FitnessFormat, colour, fitness_format, metric_text
 
 SECTIONS = {
     "summary": "Summary",
@@ -54,17 +54,17 @@ def page(
     """The whole page. ``images`` holds PNGs by section id (convergence, distribution, runs, best);
     a missing one is a section with nothing to plot yet."""
     labels = [group.label for group in groups]
-    decimals = decimals_for([f for run in runs for f in run.fitness if f is not None])
     measure = runs[0].measure
+    fmt = fitness_format(measure.unit)
     parts = [
         _header(runs, groups, measure.describe(), read_at),
-        _summary(groups, labels, decimals),
+        _summary(groups, labels, fmt),
         _convergence(images.get("convergence"), runs),
         _distribution(images.get("distribution")),
-        _runs(runs, labels, decimals, images.get("runs")),
+        _runs(runs, labels, fmt, images.get("runs")),
         _failures(runs),
-        _best(top[0] if top else None, labels, decimals, images.get("best")),
-        _top(top, labels, decimals),
+        _best(top[0] if top else None, labels, fmt, images.get("best")),
+        _top(top, labels, fmt),
         f"<footer>Made by hiernas {_e(version)} from {len(runs)} run journal{'s' * (len(runs) != 1)}, "
         f"each read in one consistent snapshot at {_e(read_at)}.</footer>",
     ]
@@ -150,7 +150,7 @@ def _header(runs: Sequence[Run], groups: Sequence[Group], measure: str, read_at:
     return "\n".join(text)
 
 
-def _summary(groups: Sequence[Group], labels: list[str], decimals: int) -> str:
+def _summary(groups: Sequence[Group], labels: list[str], fmt: FitnessFormat) -> str:
     rows = []
     for group in groups:
         finals = group.finals
@@ -159,8 +159,8 @@ def _summary(groups: Sequence[Group], labels: list[str], decimals: int) -> str:
         finished = sum(run.finished for run in group.runs)
         failed = sum(run.failed for run in group.runs)
         cached = sum(run.cached for run in group.runs)
-        best = fitness_text(max(finals), decimals) if finals else "–"
-        across = fitness_text(mean, decimals) + (f" ± {spread:.{decimals}f}" if len(finals) > 1 else "")
+        best = fmt.text(max(finals)) if finals else "–"
+        across = fmt.text(mean) + (f" ± {fmt.spread(spread)}" if len(finals) > 1 else "")
         rows.append(
             "<tr>"
             + _td(_strategy(group.label, labels))
@@ -168,7 +168,7 @@ def _summary(groups: Sequence[Group], labels: list[str], decimals: int) -> str:
             + _td(str(finished), True)
             + _td(across, True)
             + _td(best, True, "best")
-            + _td(fitness_text(float(np.median(values)), decimals) if values.size else "–", True)
+            + _td(fmt.text(float(np.median(values))) if values.size else "–", True)
             + _td(_share(failed, finished), True)
             + _td(_share(cached, finished + cached), True)
             + "</tr>"
@@ -211,7 +211,7 @@ def _distribution(png: bytes | None) -> str:
     return _section("distribution", _figure(png, "fitness distribution per strategy", caption))
 
 
-def _runs(runs: Sequence[Run], labels: list[str], decimals: int, png: bytes | None) -> str:
+def _runs(runs: Sequence[Run], labels: list[str], fmt: FitnessFormat, png: bytes | None) -> str:
     rows = []
     for run in runs:
         best = run.best.fitness if run.best else None
@@ -233,7 +233,7 @@ def _runs(runs: Sequence[Run], labels: list[str], decimals: int, png: bytes | No
             + _td(str(run.done), True)
             + _td(str(run.failed), True)
             + _td(str(run.cached), True)
-            + _td(fitness_text(best, decimals), True, "best")
+            + _td(fmt.text(best), True, "best")
             + _td("–" if at is None else str(at), True)
             + _td(state)
             + "</tr>"
@@ -285,13 +285,13 @@ def _failures(runs: Sequence[Run]) -> str:
     return _section("failures", _table(["Count", "Error", "Runs"], rows, numeric={0}) + note + retried)
 
 
-def _best(best: RankedArchitecture | None, labels: list[str], decimals: int, png: bytes | None) -> str:
+def _best(best: RankedArchitecture | None, labels: list[str], fmt: FitnessFormat, png: bytes | None) -> str:
     if best is None:
         return _section("best", '<p class="note">No finished evaluation yet.</p>')
     architecture = best.architecture
     found = ", ".join(f"<code>{_e(run.name)}</code>" for run in best.found_by)
     facts = [
-        ("Fitness", f"<strong>{fitness_text(architecture.fitness, decimals)}</strong>"),
+        ("Fitness", f"<strong>{fmt.text(architecture.fitness)}</strong>"),
         ("Strategy", _strategy(best.run.group, labels)),
         ("Found by", found),
         ("Canonical key", f"<code>{_e(architecture.key)}</code>"),
@@ -313,7 +313,7 @@ def _genotype(genotype: Mapping[str, object]) -> str:
     return f"<details><summary>genotype file (JSON)</summary><pre>{_e(text)}</pre></details>"
 
 
-def _top(top: Sequence[RankedArchitecture], labels: list[str], decimals: int) -> str:
+def _top(top: Sequence[RankedArchitecture], labels: list[str], fmt: FitnessFormat) -> str:
     if not top:
         return _section("top", '<p class="note">No finished evaluation yet.</p>')
     metrics = key_metrics(top)
@@ -323,7 +323,7 @@ def _top(top: Sequence[RankedArchitecture], labels: list[str], decimals: int) ->
         found = ", ".join(f"<code>{_e(run.name)}</code>" for run in row.found_by)
         cells = [
             _td(str(rank), True),
-            _td(fitness_text(architecture.fitness, decimals), True, "best" if rank == 1 else ""),
+            _td(fmt.text(architecture.fitness), True, "best" if rank == 1 else ""),
             _td(_strategy(row.run.group, labels)),
             _td(found),
             *(_td(_e(metric_text(m, architecture.metrics.get(m))), True) for m in metrics),

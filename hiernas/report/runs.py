@@ -7,9 +7,11 @@ busy timeout covers the writer's checkpoints). The configuration is read from ``
 the run writes atomically, as a plain mapping: a report should still read runs written by an older
 hiernas whose configuration would no longer validate.
 
-Fitness is compared only between runs that measure it the same way (``Measure``): the training
-evaluator reports a validation accuracy as a fraction of the data set it trained on, a table
-evaluator the value of one column as written in the table (percent for NAS-Bench-201).
+Fitness is compared only between runs that measure it the same way (``Measure``): the same
+evaluator kind on the same data set or table column, in the same unit. The unit is the first
+objective the run's evaluator declared in the journal (``evolution.objectives``): a fraction for
+accuracies. Journals written before objectives were declared hold none; their table runs recorded
+the column in percent, their training runs a fraction, and are read as such.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from evolution.journal import FILENAME as JOURNAL_FILE
+from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.errors import InputError
 from hiernas.report.style import group_label
 from hiernas.run_dir import open_journal_read_only, read_config
@@ -33,19 +36,23 @@ TOP_PER_RUN = 30
 class Measure:
     """What a run's fitness is. Runs with different measures are never plotted on one axis."""
 
-    kind: str  # "table" or "train"
-    name: str  # the table column, or "validation accuracy"
+    kind: str  # "table", "train" or "python"
+    name: str  # the table column, "validation accuracy", or the python evaluator's target
     source: str  # the table file's name, or the data set
+    unit: str = "fraction"  # of the first declared objective
 
     @property
-    def comparable(self) -> tuple[str, str]:
+    def comparable(self) -> tuple[str, str, str]:
         # The table's file name may differ between machines for the same table; its column may not.
-        return (self.kind, self.name if self.kind == "table" else self.source)
+        return (self.kind, self.name if self.kind == "table" else self.source, self.unit)
 
     def describe(self) -> str:
+        unit = "a fraction, shown in percent" if self.unit == "fraction" else self.unit
         if self.kind == "table":
-            return f"table column {self.name} of {self.source} (values as written in the table)"
-        return f"validation accuracy (fraction) after the search's short training on {self.source}"
+            return f"table column {self.name} of {self.source} ({unit})"
+        if self.kind == "python":
+            return f"the first objective of {self.name} ({unit})"
+        return f"validation accuracy after the search's short training on {self.source} ({unit})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +121,7 @@ def read_run(run_dir: Path) -> Run:
             counts = journal.counts()
             history = journal.history()
             ranked = journal.top(TOP_PER_RUN)
+            objectives = journal.read_meta(OBJECTIVES_KEY)
     finally:
         journal.close()
     fresh = [told.result for told in history if not told.cached]
@@ -125,7 +133,7 @@ def read_run(run_dir: Path) -> Run:
         seed=_int(config.get("seed")),
         budget=_int(config.get("budget")),
         dedup=str(search.get("dedup", "reuse")),
-        measure=_measure(config),
+        measure=_measure(config, objectives),
         fitness=tuple(result.fitness if result.ok else None for result in fresh),
         errors=tuple(result.error or "unknown error" for result in fresh if not result.ok),
         done=counts["done"],
@@ -172,19 +180,25 @@ def _names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
-def _measure(config: Mapping[str, Any]) -> Measure:
+def _measure(config: Mapping[str, Any], objectives: Any) -> Measure:
     evaluator = _section(config, "evaluator")
     # A configuration without evaluator.kind means training (hiernas.config's default).
     kind = str(evaluator.get("kind", "train"))
+    if isinstance(objectives, list) and objectives and isinstance(objectives[0], Mapping):
+        unit = str(Objective.from_dict(objectives[0]).unit)
+    else:  # a journal from before objectives were declared (module docstring)
+        unit = "percent" if kind == "table" else "fraction"
     if kind == "table":
         table = evaluator.get("table")
         source = Path(str(table)).name if table else "an unnamed table"
-        return Measure("table", str(evaluator.get("fitness", "cifar10-val-12ep")), source)
+        return Measure("table", str(evaluator.get("fitness", "cifar10-val-12ep")), source, unit)
+    if kind == "python":
+        return Measure("python", str(evaluator.get("target")), "", unit)
     data = _section(config, "data")
     dataset = str(data.get("dataset", "digits"))
     if data.get("path"):
         dataset = f"{dataset} ({Path(str(data['path'])).name})"
-    return Measure(kind, "validation accuracy", dataset)
+    return Measure(kind, "validation accuracy", dataset, unit)
 
 
 def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:

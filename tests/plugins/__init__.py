@@ -1,0 +1,1 @@
+"""Plug-ins a user could write, imported by name by runs in the tests (PYTHONPATH holds tests/)."""
