@@ -2,7 +2,7 @@
 
 Every done result records ``params`` and ``flops`` of the network it scored, including evaluators
 that never build one (a table lookup). Counting means building the network as ``hiernas.network``
-does and running one image through ``FlopCounterMode`` (``hiernas.profile``), a few to tens of
+does and running one image through ``FlopCounterMode`` (``hiernas.network_size``), a few to tens of
 milliseconds; it is done once per distinct network and process, keyed by the canonical key, since
 networks that differ only in dead edges or node numbering are the same module. torch is imported on
 the first count only.
@@ -29,7 +29,7 @@ def network_size(
 
         from evolution.controller import one_thread
         from hiernas.network import build_network
-        from hiernas.profile import count_parameters, flops_per_image
+        from hiernas.network_size import count_parameters, flops_per_image
 
         # A private copy of the global RNG: initialising weights must not move the caller's stream.
         # One thread: these tensors are small, and on a busy machine thread hand-offs made a count
