@@ -27,7 +27,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
     config = load_config(source, overrides)
     evaluator = build_evaluator(config)
     run_dir = run_dir or default_run_dir(source, config)
-    journal, resumed = open_run(run_dir, config)
+    journal, resumed, lock = open_run(run_dir, config)  # lock: this process is the run's one writer
     if hasattr(evaluator, "data_record"):
         write_data_record(run_dir, evaluator.data_record())
     console = Console(stderr=True, soft_wrap=True)
@@ -66,6 +66,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
             status = driver.run()
     finally:
         journal.close()
+        lock.release()
     if status.stopped:
         console.print(f"stopped early: {status.stopped}")
     console.print(f"{status.finished}/{config.budget} evaluations · {status_line(status)}")
