@@ -191,9 +191,7 @@ class Journal:
 
     # Writing (inside a transaction) ------------------------------------------------------------
 
-    def insert_proposal(
-        self, proposal: Proposal, key: str, strategy: str, *, waiting: bool = False
-    ) -> int:
+    def insert_proposal(self, proposal: Proposal, key: str, strategy: str, *, waiting: bool = False) -> int:
         """Record a proposal; unless it waits for a duplicate in flight, also its first attempt
         (pending). Returns the proposal id."""
         cursor = self.connection.execute(

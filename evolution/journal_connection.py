@@ -38,7 +38,12 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     immutable = not wal.exists() and not os.access(path.parent, os.W_OK)
     try:
         return _checked_reader(path, immutable=immutable)
-    except JournalError:
+    except JournalError as error:
+        if wal.exists() and not os.access(path.parent, os.W_OK):
+            raise JournalError(
+                f"{error}; the journal has a -wal file, which a reader can only use with its -shm "
+                f"index, and {path.parent} is read-only: copy the run directory somewhere writable"
+            ) from None
         if immutable or wal.exists():
             raise
     return _checked_reader(path, immutable=True)
