@@ -1,8 +1,8 @@
 """Connections to a journal file: the writer's, and a reader's that never writes.
 
 A reader opens the file ``mode=ro``. In WAL mode it still needs the ``-shm`` index, which it may have
-to create. Where it cannot (a read-only mount or directory, a full disk) and no ``-wal`` file exists
-(so no writer has the journal open and the main file holds every commit), it opens the journal
+to create. Where it cannot (a read-only mount or directory, a full disk) and no ``-wal`` file holds
+commits (so no writer has the journal open and the main file holds every commit), it opens the journal
 ``immutable``, which needs no ``-shm``. Any other failure is reported as it is, never as "not a
 hiernas journal".
 """
@@ -35,18 +35,28 @@ def connect(path: Path) -> sqlite3.Connection:
 def connect_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection to a journal whose format this hiernas reads."""
     wal = path.with_name(path.name + "-wal")
-    immutable = not wal.exists() and not os.access(path.parent, os.W_OK)
+    logged = _has_frames(wal)
+    immutable = not logged and not os.access(path.parent, os.W_OK)
     try:
         return _checked_reader(path, immutable=immutable)
     except JournalError as error:
-        if wal.exists() and not os.access(path.parent, os.W_OK):
+        if logged and not os.access(path.parent, os.W_OK):
             raise JournalError(
                 f"{error}; the journal has a -wal file, which a reader can only use with its -shm "
                 f"index, and {path.parent} is read-only: copy the run directory somewhere writable"
             ) from None
-        if immutable or wal.exists():
+        if immutable or logged or _has_frames(wal):
             raise
     return _checked_reader(path, immutable=True)
+
+
+def _has_frames(wal: Path) -> bool:
+    """Whether a write-ahead log holds commits not yet in the main file (an empty one, which a
+    failed reader may leave behind, holds none)."""
+    try:
+        return wal.stat().st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 def _checked_reader(path: Path, *, immutable: bool) -> sqlite3.Connection:

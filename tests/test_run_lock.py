@@ -171,3 +171,15 @@ def test_a_read_only_directory_with_a_write_ahead_log_says_so(tmp_path: Path, ta
     lines = status.stderr.strip().splitlines()
     assert len(lines) == 1 and "-wal" in lines[0] and "read-only" in lines[0], status.stderr
     assert "no meta table" not in lines[0]
+
+
+def test_a_reader_that_cannot_create_the_shm_index_still_reads(tmp_path: Path, table: Path) -> None:
+    """As on a full disk: the ``-shm`` index cannot be written (here it is /dev/full, where every
+    write fails with ENOSPC), and no ``-wal`` file exists, so the reader opens the journal immutable
+    instead of calling it no journal."""
+    run_dir = tmp_path / "run"
+    assert _cli(*_evolve_args(run_dir, table, 6))[0] == 0
+    (run_dir / f"{FILENAME}-shm").symlink_to("/dev/full")
+    code, out, err = _cli("status", str(run_dir), "--json")
+    assert code == 0, err
+    assert json.loads(out)["done"] + json.loads(out)["failed"] == 6
