@@ -68,7 +68,9 @@ def open_run(run_dir: Path, config: RunConfig) -> tuple[Journal, bool, RunLock]:
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError(f"{run_dir}: exists and is not a directory")
     if not journal_path.exists():
-        _check_empty(run_dir)
+        # Before locking, a journal being created (by a writer that holds the lock) is not a reason
+        # to refuse: the lock then names that writer.
+        _check_empty(run_dir, also_allowed=JOURNAL_FILE)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -84,8 +86,15 @@ def open_run(run_dir: Path, config: RunConfig) -> tuple[Journal, bool, RunLock]:
         raise
 
 
-def _check_empty(run_dir: Path) -> None:
-    if run_dir.is_dir() and any(p.name not in (CONFIG_FILE, LOCK_FILE) for p in run_dir.iterdir()):
+def _check_empty(run_dir: Path, also_allowed: str | None = None) -> None:
+    """Refuse a directory that holds files of something else than a run."""
+
+    def allowed(name: str) -> bool:
+        return name in (CONFIG_FILE, LOCK_FILE) or (
+            also_allowed is not None and name.startswith(also_allowed)
+        )
+
+    if run_dir.is_dir() and not all(allowed(p.name) for p in run_dir.iterdir()):
         raise InputError(
             f"{run_dir}: exists, is not empty and holds no hiernas run ({JOURNAL_FILE}); "
             f"choose an empty or new directory"

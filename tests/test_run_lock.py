@@ -183,3 +183,12 @@ def test_a_reader_that_cannot_create_the_shm_index_still_reads(tmp_path: Path, t
     code, out, err = _cli("status", str(run_dir), "--json")
     assert code == 0, err
     assert json.loads(out)["done"] + json.loads(out)["failed"] == 6
+
+
+def test_a_directory_of_something_else_is_refused_without_a_lock_left_in_it(
+    tmp_path: Path, table: Path
+) -> None:
+    (tmp_path / "thesis.tex").write_text("mine\n")
+    code, _, err = _cli(*_evolve_args(tmp_path, table, 6))
+    assert code == 2 and "is not empty and holds no hiernas run" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]
