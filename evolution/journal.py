@@ -6,75 +6,49 @@ strategy's snapshot. Each event is one transaction that also carries the strateg
 file is consistent after a kill at any instant: a resumed run sees exactly the results that were
 recorded, re-runs only what was in flight, and never records a result twice.
 
-Tables (format version 1):
-  meta(key, value)                 format_version, created
+Tables (format version 2, see ``journal_format``):
+  meta(key, value)                 JSON values: format_version, created, and what callers store
+                                   with ``write_meta`` (the run's identity, its objectives)
   proposals                        one row per proposal; ``told`` orders what the strategy was told;
                                    ``cached_from`` marks a reused result (a cache hit), ``waiting``
                                    a proposal waiting for an in-flight evaluation of the same network
   evaluations                      one row per attempt; ``final`` = 0 for an attempt whose worker
                                    was lost and which was run again
-  strategy_state(id = 1)           the latest snapshot (pickled: numbers, and bytes for model weights)
+  strategy_snapshot(id = 1)        the latest snapshot as JSON, without its bytes values, which are
+  strategy_blobs(name, data)       rows here (model weights, in a format their strategy reads safely)
+
+A journal is data, never code: nothing read from it is unpickled or executed. A damaged journal
+(a corrupt page, a dropped table, bad JSON, a fitness that is not a number) raises ``JournalError``
+naming the file and the problem.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import pickle
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evolution.evaluation import EvalResult
+from evolution.journal_connection import checked_version, connect, connect_reader
+from evolution.journal_format import (
+    FILENAME,
+    FORMAT_VERSION,
+    SCHEMA,
+    SNAPSHOT_SCHEMA,
+    JournalError,
+    split_snapshot,
+    statements,
+    upgrade_from_1,
+)
+from evolution.journal_rows import json_text, load_json, metrics_text, proposal_from, reads, result_from
 from evolution.strategy import Proposal, Told
-from motifs import Genotype, Mutation
 
-FORMAT_VERSION = 1
-FILENAME = "journal.sqlite"
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE proposals (
-    id INTEGER PRIMARY KEY,
-    created REAL NOT NULL,
-    strategy TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    genotype TEXT NOT NULL,
-    key TEXT NOT NULL,
-    parent INTEGER REFERENCES proposals(id),
-    mutation TEXT,
-    extra TEXT NOT NULL DEFAULT '{}',
-    cached_from INTEGER REFERENCES evaluations(id),
-    waiting INTEGER NOT NULL DEFAULT 0,
-    told INTEGER UNIQUE
-);
-CREATE INDEX proposals_by_key ON proposals(key);
-CREATE TABLE evaluations (
-    id INTEGER PRIMARY KEY,
-    proposal INTEGER NOT NULL REFERENCES proposals(id),
-    attempt INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
-    final INTEGER NOT NULL DEFAULT 1,
-    fitness REAL,
-    metrics TEXT NOT NULL DEFAULT '{}',
-    worker TEXT,
-    started REAL,
-    ended REAL,
-    error TEXT,
-    UNIQUE (proposal, attempt)
-);
-CREATE INDEX evaluations_by_proposal ON evaluations(proposal);
-CREATE TABLE strategy_state (id INTEGER PRIMARY KEY CHECK (id = 1), state BLOB NOT NULL);
-"""
-
-
-class JournalError(Exception):
-    """The journal cannot be used: not a run, a newer format, a full disk. One line, user-facing."""
+__all__ = ["FILENAME", "FORMAT_VERSION", "Journal", "JournalError", "Ranked", "Unfinished"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,34 +77,13 @@ class Ranked:
     evaluation_id: int
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, default=_plain, allow_nan=False, separators=(",", ":"))
-
-
-def _plain(value: Any) -> Any:
-    """numpy/torch scalars and other numbers in metrics become plain JSON values."""
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"metric value {value!r} of type {type(value).__name__} is not JSON-serialisable")
-
-
-def _clean_metrics(metrics: Mapping[str, Any]) -> str:
-    """Metrics as JSON; non-finite floats become null (JSON has no NaN)."""
-
-    def clean(v: Any) -> Any:
-        v = _plain(v) if hasattr(v, "item") else v
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    return _json({str(k): clean(v) for k, v in metrics.items()})
-
-
 class Journal:
     """One connection to a run's journal. Writers: the driver only. Readers: ``read_only=True``."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection, self.path = connection, path
+        connection.row_factory = sqlite3.Row
+        self._blobs_written: dict[str, bytes] = {}  # what strategy_blobs holds, to skip rewrites
 
     # Opening -----------------------------------------------------------------------------------
 
@@ -142,12 +95,11 @@ class Journal:
             raise JournalError(f"{path}: a journal already exists")
         building = path.with_name(path.name + ".creating")
         building.unlink(missing_ok=True)
-        journal = cls(cls._connect(building, read_only=False), building)
+        journal = cls(connect(building), building)
         try:
             with journal.transaction() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.connection.execute(statement)
+                for statement in statements(SCHEMA) + statements(SNAPSHOT_SCHEMA):
+                    db.connection.execute(statement)
                 db.connection.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
                     [("format_version", str(FORMAT_VERSION)), ("created", repr(time.time()))],
@@ -162,50 +114,27 @@ class Journal:
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Journal:
+        """An existing journal. A writer upgrades a format-1 journal first (``journal_format``);
+        a reader never writes, and reads both formats."""
         if not path.is_file():
             raise JournalError(f"{path.parent}: not a hiernas run (no {path.name})")
-        journal = cls(cls._connect(path, read_only=read_only), path)
+        if read_only:
+            return cls(connect_reader(path), path)
+        journal = cls(connect(path), path)
         try:
-            journal._check_format()
+            if checked_version(journal.connection, path) == 1:
+                journal._upgrade_from_1()
         except BaseException:
             journal.close()
             raise
         return journal
 
-    @staticmethod
-    def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    def _upgrade_from_1(self) -> None:
         try:
-            if read_only:
-                connection = sqlite3.connect(
-                    f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-                )
-            else:
-                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            # Readers wait for a writer's short transaction instead of failing with "locked".
-            connection.execute("PRAGMA busy_timeout = 30000")
-            if not read_only:
-                connection.execute("PRAGMA journal_mode = WAL")
-                # NORMAL in WAL mode: a committed transaction survives the process being killed;
-                # only a power loss could take back the last few, and never corrupts the file.
-                connection.execute("PRAGMA synchronous = NORMAL")
-                connection.execute("PRAGMA foreign_keys = ON")
-            return connection
-        except sqlite3.DatabaseError as error:
-            raise JournalError(f"{path}: cannot open the journal ({error})") from None
-
-    def _check_format(self) -> None:
-        try:
-            row = self.connection.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
-        except sqlite3.DatabaseError:
-            raise JournalError(f"{self.path}: not a hiernas journal (no meta table)") from None
-        if row is None:
-            raise JournalError(f"{self.path}: not a hiernas journal (no format version)")
-        version = int(row[0])
-        if version > FORMAT_VERSION:
-            raise JournalError(
-                f"{self.path}: journal format {version} is newer than this hiernas "
-                f"understands ({FORMAT_VERSION}); upgrade hiernas to read it"
-            )
+            with self.transaction():
+                upgrade_from_1(self.connection)
+        except ValueError as error:
+            raise JournalError(f"{self.path}: {error}") from None
 
     def close(self) -> None:
         self.connection.close()
@@ -222,6 +151,7 @@ class Journal:
             yield self
             self.connection.execute("COMMIT")
         except BaseException as error:
+            self._blobs_written.clear()  # what was written in this step is gone
             # SQLite has already rolled back by itself after some errors (a full disk, an I/O error).
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
@@ -235,11 +165,32 @@ class Journal:
     @contextmanager
     def snapshot(self) -> Iterator[Journal]:
         """Several reads that see one consistent state, even while a writer commits."""
-        self.connection.execute("BEGIN")
+        try:
+            self.connection.execute("BEGIN")
+        except sqlite3.DatabaseError as error:
+            raise JournalError(f"{self.path}: cannot read the journal ({error})") from None
         try:
             yield self
         finally:
-            self.connection.execute("COMMIT")
+            # Ending a read transaction loses nothing; on a damaged file it may fail as well, and
+            # the error that matters is the one the reads raised.
+            with suppress(sqlite3.DatabaseError):
+                self.connection.execute("COMMIT")
+
+    # Meta --------------------------------------------------------------------------------------
+
+    def write_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (anything JSON can hold) under ``key``, replacing what was there. Inside
+        a transaction it commits with it; outside one it commits at once."""
+        self.connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json_text(value))
+        )
+
+    @reads
+    def read_meta(self, key: str) -> Any | None:
+        """The value stored under ``key``, or None when there is none."""
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else load_json(row["value"], f"meta value {key!r}")
 
     # Writing (inside a transaction) ------------------------------------------------------------
 
@@ -253,11 +204,11 @@ class Journal:
                 time.time(),
                 strategy,
                 proposal.origin,
-                _json(proposal.genotype.to_dict()),
+                json_text(proposal.genotype.to_dict()),
                 key,
                 proposal.parent,
-                _json(proposal.mutation.to_dict()) if proposal.mutation else None,
-                _json(dict(proposal.extra)),
+                json_text(proposal.mutation.to_dict()) if proposal.mutation else None,
+                json_text(dict(proposal.extra)),
                 int(waiting),
             ),
         )
@@ -296,7 +247,7 @@ class Journal:
             (
                 result.status,
                 result.fitness,
-                _clean_metrics(result.metrics),
+                metrics_text(result.metrics),
                 worker,
                 started,
                 ended,
@@ -337,10 +288,21 @@ class Journal:
         )
 
     def save_state(self, state: Mapping[str, Any]) -> None:
+        """The strategy's snapshot: JSON, and its top-level bytes values as blobs. A blob the
+        strategy hands back unchanged (the same object) is not written again."""
+        plain, blobs = split_snapshot(state)
         self.connection.execute(
-            "INSERT OR REPLACE INTO strategy_state (id, state) VALUES (1, ?)",
-            (pickle.dumps(dict(state), protocol=5),),
+            "INSERT OR REPLACE INTO strategy_snapshot (id, state) VALUES (1, ?)", (json_text(plain),)
         )
+        for name, data in blobs.items():
+            if self._blobs_written.get(name) is not state[name]:
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO strategy_blobs (name, data) VALUES (?, ?)", (name, data)
+                )
+                self._blobs_written[name] = state[name]
+        for name in set(self._blobs_written) - set(blobs):
+            self.connection.execute("DELETE FROM strategy_blobs WHERE name = ?", (name,))
+            del self._blobs_written[name]
 
     def _tell(self, proposal_id: int, *, cached_from: int | None) -> None:
         self.connection.execute(
@@ -351,10 +313,19 @@ class Journal:
 
     # Reading -----------------------------------------------------------------------------------
 
+    @reads
     def strategy_state(self) -> dict[str, Any] | None:
-        row = self.connection.execute("SELECT state FROM strategy_state WHERE id = 1").fetchone()
-        return pickle.loads(row[0]) if row else None
+        row = self.connection.execute("SELECT state FROM strategy_snapshot WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        state = load_json(row["state"], "the strategy snapshot")
+        if not isinstance(state, dict):
+            raise ValueError("the strategy snapshot is not a JSON object")
+        for blob in self.connection.execute("SELECT name, data FROM strategy_blobs"):
+            state[blob["name"]] = bytes(blob["data"])
+        return state
 
+    @reads
     def finished_result(self, key: str, *, retry_failed: int = 0) -> tuple[int, EvalResult] | None:
         """The first done evaluation of this architecture; without one, its latest failed one, but
         only once it has failed more than ``retry_failed`` times (until then it is tried again)."""
@@ -365,103 +336,122 @@ class Journal:
             (key,),
         ).fetchone()
         if row is not None:
-            return row[0], _result(*row[1:])
+            return row["id"], result_from(row)
         rows = self.connection.execute(
             "SELECT e.id, e.status, e.fitness, e.metrics, e.error FROM evaluations e "
             "JOIN proposals p ON p.id = e.proposal "
             "WHERE p.key = ? AND e.final = 1 AND e.status = 'failed' ORDER BY e.id DESC",
             (key,),
         ).fetchall()
-        return (rows[0][0], _result(*rows[0][1:])) if len(rows) > retry_failed else None
+        return (rows[0]["id"], result_from(rows[0])) if len(rows) > retry_failed else None
 
+    @reads
     def history(self) -> list[Told]:
         """Every result the strategy was told, in the order it was told."""
         rows = self.connection.execute(
-            "SELECT p.id, p.origin, p.genotype, p.parent, p.mutation, p.extra, "
-            "e.status, e.fitness, e.metrics, e.error, p.cached_from IS NOT NULL FROM proposals p "
-            "JOIN evaluations e ON e.id = COALESCE(p.cached_from, "
+            "SELECT p.id AS proposal_id, p.origin, p.genotype, p.parent, p.mutation, p.extra, "
+            "e.id, e.status, e.fitness, e.metrics, e.error, p.cached_from IS NOT NULL AS cached "
+            "FROM proposals p JOIN evaluations e ON e.id = COALESCE(p.cached_from, "
             "  (SELECT id FROM evaluations WHERE proposal = p.id AND final = 1)) "
             "WHERE p.told IS NOT NULL ORDER BY p.told"
         ).fetchall()
-        return [Told(row[0], _proposal(*row[1:6]), _result(*row[6:10]), bool(row[10])) for row in rows]
+        return [
+            Told(row["proposal_id"], proposal_from(row), result_from(row), bool(row["cached"]))
+            for row in rows
+        ]
 
+    @reads
     def unfinished(self) -> list[Unfinished]:
         rows = self.connection.execute(
-            "SELECT e.id, p.id, p.origin, p.genotype, p.parent, p.mutation, p.extra, p.key, e.attempt, "
-            "e.status = 'running' FROM evaluations e JOIN proposals p ON p.id = e.proposal "
+            "SELECT e.id AS evaluation_id, p.id AS proposal_id, p.origin, p.genotype, p.parent, "
+            "p.mutation, p.extra, p.key, e.attempt, e.status = 'running' AS running "
+            "FROM evaluations e JOIN proposals p ON p.id = e.proposal "
             "WHERE e.status IN ('pending', 'running') ORDER BY e.id"
         ).fetchall()
-        return [Unfinished(r[0], r[1], _proposal(*r[2:7]), r[7], r[8], bool(r[9])) for r in rows]
+        return [
+            Unfinished(
+                r["evaluation_id"],
+                r["proposal_id"],
+                proposal_from(r),
+                r["key"],
+                r["attempt"],
+                bool(r["running"]),
+            )
+            for r in rows
+        ]
 
+    @reads
     def waiting(self) -> list[tuple[int, Proposal, str]]:
         rows = self.connection.execute(
-            "SELECT id, origin, genotype, parent, mutation, extra, key FROM proposals WHERE waiting = 1 ORDER BY id"
+            "SELECT id AS proposal_id, origin, genotype, parent, mutation, extra, key FROM proposals "
+            "WHERE waiting = 1 ORDER BY id"
         ).fetchall()
-        return [(r[0], _proposal(*r[1:6]), r[6]) for r in rows]
+        return [(r["proposal_id"], proposal_from(r), r["key"]) for r in rows]
 
+    @reads
     def proposal(self, proposal_id: int) -> Proposal:
         row = self.connection.execute(
-            "SELECT origin, genotype, parent, mutation, extra FROM proposals WHERE id = ?", (proposal_id,)
+            "SELECT id AS proposal_id, origin, genotype, parent, mutation, extra FROM proposals WHERE id = ?",
+            (proposal_id,),
         ).fetchone()
-        return _proposal(*row)
+        if row is None:
+            raise KeyError(f"proposal {proposal_id} is missing")
+        return proposal_from(row)
 
+    @reads
     def counts(self) -> dict[str, int]:
         """done/failed: final evaluations; cached: reused results; pending: queued or running
         evaluations plus proposals waiting for one; lost: attempts that were run again."""
-        (done, failed, pending, lost) = self.connection.execute(
-            "SELECT COALESCE(SUM(final = 1 AND status = 'done'), 0), COALESCE(SUM(final = 1 AND status = 'failed'), 0), "
-            "COALESCE(SUM(status IN ('pending', 'running')), 0), COALESCE(SUM(final = 0), 0) FROM evaluations"
+        evaluations = self.connection.execute(
+            "SELECT COALESCE(SUM(final = 1 AND status = 'done'), 0) AS done, "
+            "COALESCE(SUM(final = 1 AND status = 'failed'), 0) AS failed, "
+            "COALESCE(SUM(status IN ('pending', 'running')), 0) AS pending, "
+            "COALESCE(SUM(final = 0), 0) AS lost FROM evaluations"
         ).fetchone()
-        (cached, waiting, proposed) = self.connection.execute(
-            "SELECT COALESCE(SUM(cached_from IS NOT NULL), 0), COALESCE(SUM(waiting), 0), COUNT(*) FROM proposals"
+        proposals = self.connection.execute(
+            "SELECT COALESCE(SUM(cached_from IS NOT NULL), 0) AS cached, COALESCE(SUM(waiting = 1), 0) AS waiting, "
+            "COUNT(*) AS proposed FROM proposals"
         ).fetchone()
         return {
-            "done": done,
-            "failed": failed,
-            "cached": cached,
-            "pending": pending + waiting,
-            "lost": lost,
-            "proposed": proposed,
+            "done": evaluations["done"],
+            "failed": evaluations["failed"],
+            "cached": proposals["cached"],
+            "pending": evaluations["pending"] + proposals["waiting"],
+            "lost": evaluations["lost"],
+            "proposed": proposals["proposed"],
         }
 
+    @reads
     def top(self, limit: int) -> list[Ranked]:
         """The best finished evaluations, fittest first (ties: the earlier one)."""
         rows = self.connection.execute(
-            "SELECT p.id, p.key, p.genotype, e.fitness, e.metrics, e.id FROM evaluations e "
-            "JOIN proposals p ON p.id = e.proposal WHERE e.final = 1 AND e.status = 'done' "
+            "SELECT p.id AS proposal_id, p.key, p.genotype, e.id, e.status, e.fitness, e.metrics, e.error "
+            "FROM evaluations e JOIN proposals p ON p.id = e.proposal WHERE e.final = 1 AND e.status = 'done' "
             "ORDER BY e.fitness DESC, e.id LIMIT ?",
             (limit,),
         ).fetchall()
-        return [Ranked(r[0], r[1], json.loads(r[2]), r[3], json.loads(r[4]), r[5]) for r in rows]
+        ranked = []
+        for r in rows:
+            result = result_from(r)
+            genotype = load_json(r["genotype"], f"the genotype of proposal {r['proposal_id']}")
+            if not isinstance(genotype, dict):
+                raise ValueError(f"the genotype of proposal {r['proposal_id']} is not a JSON object")
+            ranked.append(
+                Ranked(r["proposal_id"], r["key"], genotype, result.fitness, dict(result.metrics), r["id"])
+            )
+        return ranked
 
+    def verify(self) -> None:
+        """Read every row a resume reads, so that a damaged journal is named before anything is
+        written to it."""
+        with self.snapshot():
+            self.history()
+            self.unfinished()
+            self.waiting()
+
+    @reads
     def finished_count(self) -> int:
         (count,) = self.connection.execute(
             "SELECT COUNT(*) FROM evaluations WHERE final = 1 AND status IN ('done', 'failed')"
         ).fetchone()
         return int(count)
-
-    # Meta ----------------------------------------------------------------------------------------
-
-    def write_meta(self, key: str, value: Any) -> None:
-        """Store ``value`` (JSON) under ``key`` in the meta table, replacing what was there. Commits
-        by itself outside a transaction, or with the enclosing one."""
-        self.connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, _json(value)))
-
-    def read_meta(self, key: str) -> Any | None:
-        """The JSON value stored under ``key`` by ``write_meta``, or None when there is none."""
-        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-
-def _proposal(origin: str, genotype: str, parent: int | None, mutation: str | None, extra: str) -> Proposal:
-    return Proposal(
-        Genotype.from_dict(json.loads(genotype)),
-        origin,  # type: ignore[arg-type]
-        parent=parent,
-        mutation=Mutation.from_dict(json.loads(mutation)) if mutation else None,
-        extra=json.loads(extra),
-    )
-
-
-def _result(status: str, fitness: float | None, metrics: str, error: str | None) -> EvalResult:
-    return EvalResult(status, fitness, json.loads(metrics), error)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
     prepared = prepare_evaluator(config)
     evaluator = prepared.evaluator
     run_dir = run_dir or default_run_dir(source, config)
-    journal, resumed = open_run(run_dir, config)
+    journal, resumed, lock = open_run(run_dir, config)  # lock: this process is the run's one writer
     journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
     if prepared.data_record is not None:
         write_data_record(run_dir, prepared.data_record)
@@ -71,6 +71,7 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
             status = driver.run()
     finally:
         journal.close()
+        lock.release()
     if status.stopped:
         console.print(f"stopped early: {status.stopped}")
     console.print(f"{status.finished}/{config.budget} evaluations · {status_line(status)}")
