@@ -3,8 +3,8 @@
 Liu et al. 2018, section 2.3 (and their figure 2): a 3×3 convolution stem with C0 channels, then
 stages of N cells separated by 3×3 separable convolutions of stride 2 that double the channels, then
 global average pooling and a linear classifier. The paper searches with C0 = 16, N = 1 and trains
-the final architecture with C0 = 64, N = 2; here both come from ``NetworkConfig`` (channels,
-cells_per_stage, stages, merge), whose defaults are the search template.
+the final architecture with C0 = 64, N = 2: the config's ``network`` section is the search template,
+and the evaluation template is that section with ``evaluation_template``'s width and depth.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-from hiernas.config import NetworkConfig
+from hiernas.config import NetworkConfig, RunConfig
 from motifs.assembly import build_cell
 from motifs.genotype import Genotype
 from motifs.operations import conv_bn_relu, separable_conv
@@ -30,6 +30,14 @@ class Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.pool(self.features(x)).flatten(1))
+
+
+def evaluation_network(config: RunConfig) -> NetworkConfig:
+    """The search template's network section with the evaluation template's width and depth."""
+    shape = config.evaluation_template
+    return config.network.model_copy(
+        update={"channels": shape.channels, "cells_per_stage": shape.cells_per_stage}
+    )
 
 
 def build_network(genotype: Genotype, network: NetworkConfig, in_channels: int, classes: int) -> nn.Module:

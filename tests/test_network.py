@@ -133,3 +133,17 @@ def test_search_network_profile_on_cifar_shape() -> None:
     reductions = sum(c * 9 + c * 2 * c + 2 * 2 * c for c in (16, 32))
     assert count_parameters(model) == stem + closings + reductions + 64 * 10 + 10
     assert flops_per_image(model, (3, 32, 32)) > 0
+
+
+def test_evaluation_template_shape_is_network_configuration_and_old_keys_still_load() -> None:
+    from hiernas.config import ConfigError, config_from_dict
+    from hiernas.network import evaluation_network
+
+    config = config_from_dict({"network": {"channels": 8}, "evaluation_template": {"channels": 24}})
+    assert evaluation_network(config) == NetworkConfig(channels=24, cells_per_stage=2)
+    # Configs written when the shape sat among the final training's settings keep working.
+    legacy = config_from_dict({"final": {"channels": 32, "cells_per_stage": 3, "steps": 10}})
+    assert (legacy.evaluation_template.channels, legacy.evaluation_template.cells_per_stage) == (32, 3)
+    assert legacy.final.steps == 10
+    with pytest.raises(ConfigError, match=r"final\.channels: moved to evaluation_template\.channels"):
+        config_from_dict({"final": {"channels": 32}, "evaluation_template": {"channels": 16}})
