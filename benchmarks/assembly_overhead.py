@@ -187,7 +187,8 @@ class Cell(nn.Module):
 
 
 class HandWritten(nn.Module):
-    """The search template around that cell: stem, three stages of one cell, two reductions."""
+    """The search template around that cell: stem, three stages of one cell, two reductions, the
+    stride-1 separable convolution after the last cell."""
 
     def __init__(self, c: int = 16, classes: int = 10) -> None:
         super().__init__()
@@ -197,12 +198,13 @@ class HandWritten(nn.Module):
         self.cell2 = Cell(2 * c)
         self.reduce2 = sepconv(2 * c, 4 * c, stride=2)
         self.cell3 = Cell(4 * c)
+        self.head = sepconv(4 * c, 4 * c)
         self.classifier = nn.Linear(4 * c, classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.cell1(self.stem(x))
         x = self.cell2(self.reduce1(x))
-        x = self.cell3(self.reduce2(x))
+        x = self.head(self.cell3(self.reduce2(x)))
         return self.classifier(x.mean((2, 3)))
 
 

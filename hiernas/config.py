@@ -127,6 +127,14 @@ class NetworkConfig(_Section):
     merge: Literal["concat", "sum"] = "concat"
 
 
+class EvaluationTemplateConfig(_Section):
+    """The evaluation template ``hiernas train`` trains a found cell in: the ``network`` section's
+    template with this width and depth (the paper: C0 = 64, N = 2)."""
+
+    channels: int = Field(default=64, ge=1)
+    cells_per_stage: int = Field(default=2, ge=1)
+
+
 class DataConfig(_Section):
     dataset: Literal["digits", "cifar10", "folder"] = "digits"
     # cifar10: the python tarball, its extracted folder, or a folder/tarball of train/<class>/*
@@ -309,10 +317,8 @@ class ExecutorConfig(_Section):
 
 
 class FinalConfig(TrainingSettings):
-    """``hiernas train``: the evaluation template and its longer schedule."""
+    """``hiernas train``: the evaluation template's longer schedule."""
 
-    channels: int = Field(default=64, ge=1)
-    cells_per_stage: int = Field(default=2, ge=1)
     steps: int = Field(default=80000, ge=1)
     schedule: Literal["step", "cosine", "constant"] = "cosine"
 
@@ -325,6 +331,7 @@ class RunConfig(_Section):
     budget: int = Field(default=100, ge=1)
     space: SpaceConfig = SpaceConfig()
     network: NetworkConfig = NetworkConfig()
+    evaluation_template: EvaluationTemplateConfig = EvaluationTemplateConfig()
     data: DataConfig = DataConfig()
     evaluator: EvaluatorConfig = TrainEvaluatorConfig()
     search: SearchConfig = SearchConfig()
@@ -375,6 +382,7 @@ def load_config(
 def config_from_dict(data: Any) -> RunConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"config: expected a mapping of sections, got {type(data).__name__}")
+    data = _moved_template_keys(data)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:
@@ -383,7 +391,7 @@ def config_from_dict(data: Any) -> RunConfig:
 
 def config_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Dotted keys whose values differ, ignoring ``RESUMABLE_KEYS``."""
-    flat_old, flat_new = _flatten(old), _flatten(new)
+    flat_old, flat_new = _flatten(_moved_template_keys(old)), _flatten(_moved_template_keys(new))
     return sorted(
         key
         for key in set(flat_old) | set(flat_new)
@@ -394,6 +402,25 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
 
 def bundled_configs() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in CONFIG_DIR.iterdir() if p.name.endswith(".yaml"))
+
+
+def _moved_template_keys(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Configs (and run directories) written before the evaluation template's shape moved out of the
+    training settings name it ``final.channels`` and ``final.cells_per_stage``: read them as
+    ``evaluation_template.*``."""
+    final = data.get("final")
+    if not isinstance(final, Mapping) or not {"channels", "cells_per_stage"} & set(final):
+        return data
+    moved = {k: final[k] for k in ("channels", "cells_per_stage") if k in final}
+    template = data.get("evaluation_template")
+    if isinstance(template, Mapping) and set(moved) & set(template):
+        key = sorted(set(moved) & set(template))[0]
+        raise ConfigError(f"final.{key}: moved to evaluation_template.{key}; give it there only")
+    return {
+        **data,
+        "final": {k: v for k, v in final.items() if k not in moved},
+        "evaluation_template": {**(template if isinstance(template, Mapping) else {}), **moved},
+    }
 
 
 def _resolve_source(source: str | Path) -> Path | Traversable:

@@ -6,76 +6,52 @@ The output folder holds, as they appear:
 
     genotype.json   the genotype trained (DESIGN.md file format)
     config.yaml     the resolved run configuration
-    checkpoint.pt   model, optimizer, step, data-generator state and elapsed time, rewritten after
-                    every epoch (atomically), removed once training is complete
+    checkpoint.pt   the ``hiernas.fit`` checkpoint (model, optimizer, step, data-stream position)
+                    and elapsed time, rewritten after every epoch (atomically), removed once
+                    training is complete
     model.pt        the trained weights (a state_dict)
     metrics.json    test accuracy, final train loss, params, FLOPs, times, normalisation statistics
 
-Checkpoints are taken at epoch boundaries because that is where the data order is fully described
-by the generator's state (each epoch's permutation is drawn from it), so a resumed run replays the
-same batches as an uninterrupted one and, on CPU, ends with the same weights.
+Training is ``hiernas.fit.fit``, the loop the search's evaluator uses too. Its checkpoint holds the
+data stream's position as well, so a resumed run replays the same batches as an uninterrupted one
+and, on CPU, ends with the same weights.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from hiernas.config import NetworkConfig, RunConfig, config_differences
+from hiernas.config import RunConfig, config_differences
 from hiernas.data.dataset import Dataset
-from hiernas.data.device import DeviceImages, Normalise, TrainBatches
+from hiernas.data.device import DeviceImages, Normalise
 from hiernas.errors import InputError
-from hiernas.run_dir import write_atomically
-from hiernas.schedule import lr_factor
-from hiernas.training import (
-    Placement,
-    accuracy,
-    make_optimizer,
-    peak_memory_mb,
-    process_settings,
-    reset_peak_memory,
-    resolve_placement,
-    set_lr,
-    synchronize,
-    train_step,
+from hiernas.fit import (
+    Checkpoint,
+    FitData,
+    Progress,
+    TrainingDiverged,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
 )
+from hiernas.run_dir import write_atomically
+from hiernas.training import Placement, process_settings, resolve_placement
 from motifs import Genotype
 from motifs.data_files import load_yaml
 
 GENOTYPE_FILE, CONFIG_FILE, CHECKPOINT_FILE = "genotype.json", "config.yaml", "checkpoint.pt"
 MODEL_FILE, METRICS_FILE = "model.pt", "metrics.json"
-CHECKPOINT_FORMAT = 1
 # The config sections that decide what is trained; the others (search, executor, budget...) do not,
 # so a folder may be resumed under a config that differs only there.
 TRAINING_KEYS = ("seed", "network", "data", "final")
 # Where the cache lives changes nothing that is computed.
 IGNORED_KEYS = ("data.cache_dir",)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What a progress display is told after every step."""
-
-    step: int
-    total: int
-    loss: float | None  # the mean loss of the last finished epoch
-    lr: float
-    images_per_s: float
-
-
-def final_network(config: RunConfig) -> NetworkConfig:
-    """The search template's network section with the evaluation template's width and depth."""
-    return config.network.model_copy(
-        update={"channels": config.final.channels, "cells_per_stage": config.final.cells_per_stage}
-    )
 
 
 def prepare_output(directory: Path, genotype: Genotype, config: RunConfig) -> dict[str, Any] | None:
@@ -141,130 +117,76 @@ def train_final(
     on_step: Callable[[Progress], None] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume training) in ``directory``, which ``prepare_output`` has set up."""
-    from hiernas.network import build_network
+    from hiernas.network import build_network, evaluation_network
     from hiernas.network_size import count_parameters, flops_per_image
 
     final = config.final
     placement = resolve_placement(final)
     channels, height, width = dataset.image_shape
+    checkpoint_file = directory / CHECKPOINT_FILE
     with process_settings(placement):
         # All 50,000 (or all non-test) images: the validation split was for the search only.
         train = DeviceImages.from_arrays(dataset.train_x, dataset.train_y, placement.device)
         test = DeviceImages.from_arrays(dataset.test_x, dataset.test_y, placement.device)
         normalise = Normalise(dataset.train_x, placement.device, placement.channels_last)
+        flip = dataset.flip if config.data.flip is None else config.data.flip
+        data = FitData(train, normalise, augment=config.data.augment, flip=flip, held_out=test)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            model = build_network(genotype, final_network(config), channels, dataset.num_classes)
+            model = build_network(genotype, evaluation_network(config), channels, dataset.num_classes)
             params = count_parameters(model)
             flops = flops_per_image(model, (channels, height, width))
         model = model.to(placement.device, memory_format=placement.memory_format)
-        optimizer = make_optimizer(model, final)
-        generator = torch.Generator(device=placement.device).manual_seed(config.seed)
-        flip = dataset.flip if config.data.flip is None else config.data.flip
-        batches = TrainBatches(train, final.batch_size, generator, augment=config.data.augment, flip=flip)
-        forward = torch.compile(model) if final.compile else model
 
-        state = _load_checkpoint(directory / CHECKPOINT_FILE, placement)
-        step, elapsed, last_loss = 0, 0.0, None
-        resumed: list[int] = []  # the steps this training was resumed at
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            generator.set_state(state["generator"])
-            step, elapsed, resumed = state["step"], state["elapsed"], [*state["resumed"], state["step"]]
-            last_loss = state["loss"]
+        start = load_checkpoint(checkpoint_file, placement.device) if checkpoint_file.is_file() else None
+        elapsed, resumed = 0.0, []  # resumed: the steps this training was resumed at
+        if start is not None:
+            elapsed, resumed = start["elapsed"], [*start["resumed"], start["step"]]
         if on_start is not None:
-            on_start(step, final.steps, placement)
+            on_start(0 if start is None else start["step"], final.steps, placement)
+        session_start = time.perf_counter()
 
-        model.train()
-        reset_peak_memory(placement)
-        session_start, session_steps = time.perf_counter(), 0
-        while step < final.steps:
-            epoch_loss = torch.zeros((), dtype=torch.float32, device=placement.device)
-            epoch_steps = 0
-            for images, labels in batches.epoch():
-                lr = final.lr * lr_factor(step, final)
-                set_lr(optimizer, lr)
-                epoch_loss += train_step(
-                    forward, optimizer, images, labels, normalise, placement, final.label_smoothing
-                )
-                step, epoch_steps, session_steps = step + 1, epoch_steps + 1, session_steps + 1
-                if on_step is not None:
-                    rate = session_steps * final.batch_size / (time.perf_counter() - session_start)
-                    on_step(Progress(step, final.steps, last_loss, lr, rate))
-                if step == final.steps:
-                    break
-            last_loss = float(epoch_loss) / max(1, epoch_steps)  # one host sync per epoch
-            if not math.isfinite(last_loss):
-                raise InputError(
-                    f"training diverged: mean loss {last_loss} in the epoch ending at step {step}; "
-                    "lower final.lr or add final.warmup_steps, and train into a new -o folder"
-                )
-            synchronize(placement)
-            now_elapsed = elapsed + time.perf_counter() - session_start
-            _save_torch(
-                directory / CHECKPOINT_FILE,
-                {
-                    "format": CHECKPOINT_FORMAT,
-                    "step": step,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(),
-                    "elapsed": now_elapsed,
-                    "resumed": resumed,
-                    "loss": last_loss,
-                },
+        def save(state: Checkpoint) -> None:
+            now = elapsed + time.perf_counter() - session_start
+            save_checkpoint(checkpoint_file, {**state, "elapsed": now, "resumed": resumed})
+
+        steps_per_epoch = len(train) // final.batch_size
+        try:
+            fitted = fit(
+                model,
+                data,
+                final,
+                placement,
+                seed=config.seed,
+                start=start,
+                checkpoint_every=max(1, steps_per_epoch),
+                on_checkpoint=save,
+                on_step=on_step,
             )
-        synchronize(placement)
+        except TrainingDiverged as error:
+            raise InputError(
+                f"{error}; lower final.lr or add final.warmup_steps, and train into a new -o folder"
+            ) from None
         session_seconds = time.perf_counter() - session_start
-        test_accuracy = accuracy(forward, test, normalise, placement, final.eval_batch_size)
 
+    fit_metrics = fitted.metrics
     metrics = {
-        "test_accuracy": test_accuracy,
-        "train_loss": last_loss,
-        "steps": step,
-        "epochs": step / batches.steps_per_epoch,
+        "test_accuracy": fit_metrics["accuracy"],
+        "train_loss": fit_metrics["train_loss"],
+        "steps": fit_metrics["steps"],
+        "epochs": fit_metrics["steps"] / max(1, steps_per_epoch),
         "params": params,
         "flops": flops,
         "seconds": elapsed + session_seconds,
-        "train_images_per_s": session_steps * final.batch_size / session_seconds if session_steps else None,
-        "peak_memory_mb": peak_memory_mb(placement),
+        "train_images_per_s": fit_metrics["train_images_per_s"],
+        "peak_memory_mb": fit_metrics["peak_memory_mb"],
         "device": placement.describe(),
         "resumed_at": resumed,
         "dataset": dataset.describe(),
         "normalisation": normalise.statistics(),
     }
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _save_torch(directory / MODEL_FILE, weights)
+    save_checkpoint(directory / MODEL_FILE, weights)
     write_atomically(directory / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
-    (directory / CHECKPOINT_FILE).unlink(missing_ok=True)
+    checkpoint_file.unlink(missing_ok=True)
     return metrics
-
-
-def _load_checkpoint(path: Path, placement: Placement) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        # weights_only: a checkpoint is tensors, numbers and lists, never code.
-        state = torch.load(path, map_location=placement.device, weights_only=True)
-    except Exception as error:  # torch raises many kinds for a damaged file
-        raise InputError(
-            f"{path}: unreadable checkpoint ({type(error).__name__}); delete it to start over"
-        ) from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise InputError(f"{path}: not a checkpoint of this hiernas version; delete it to start over")
-    # Generator states live on the CPU whatever the generator's device.
-    state["generator"] = state["generator"].cpu()
-    return state
-
-
-def _save_torch(path: Path, value: Any) -> None:
-    """torch.save to a temporary file in the same folder, then rename: a kill mid-write leaves the
-    previous file intact. The temporary name is made by hand rather than by mkstemp, so the file
-    gets the user's usual permissions (mkstemp's are private; weights are meant to be shared)."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(value, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)

@@ -29,9 +29,8 @@ from hiernas.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, cli, main
 from hiernas.config import NetworkConfig, load_config
 from hiernas.export import FORMATS, checks
 from hiernas.export.python_source import PRIMITIVES, python_source
-from hiernas.final_training import final_network
 from hiernas.nb201 import arch_to_genotype
-from hiernas.network import build_network
+from hiernas.network import build_network, evaluation_network
 from hiernas.training import THREADS_ENV
 from motifs import PRESETS, Genotype, Motif, sample
 from motifs.files import load_genotype, save_genotype
@@ -41,7 +40,7 @@ from tests.engine_helpers import run_table_search, synthetic_nb201_table
 SMALL = NetworkConfig(channels=4, cells_per_stage=1, stages=2)
 SMALL_CONFIG = (
     "network: {channels: 4, cells_per_stage: 1, stages: 2}\n"
-    "final: {channels: 4, cells_per_stage: 1}\n"
+    "evaluation_template: {channels: 4, cells_per_stage: 1}\n"
     "data: {dataset: digits}\n"
 )
 IMAGE = (1, 8, 8)
@@ -386,8 +385,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     genotype = _save(GENOTYPES["hierarchical"], base / "g.json")
     out = base / "train"
     overrides = [
-        "final.channels=4",
-        "final.cells_per_stage=1",
+        "evaluation_template.channels=4",
+        "evaluation_template.cells_per_stage=1",
         "final.steps=2",
         "final.batch_size=32",
         "network.stages=2",
@@ -403,7 +402,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def _trained_network(out: Path) -> nn.Module:
     config = load_config(str(out / "config.yaml"))
     genotype = load_genotype(out / "genotype.json")
-    model = build_network(genotype, final_network(config), IMAGE[0], 10)
+    model = build_network(genotype, evaluation_network(config), IMAGE[0], 10)
     model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
     return model.eval()
 

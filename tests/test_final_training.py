@@ -22,7 +22,12 @@ from motifs.files import save_genotype
 
 ROOT = Path(__file__).resolve().parent.parent
 # 1438 digits / batch 32 = 44 steps per epoch; 8 channels, 1 cell per stage keeps a step at a few ms.
-TINY = ["final.channels=8", "final.cells_per_stage=1", "final.batch_size=32", "final.lr=0.05"]
+TINY = [
+    "evaluation_template.channels=8",
+    "evaluation_template.cells_per_stage=1",
+    "final.batch_size=32",
+    "final.lr=0.05",
+]
 
 
 @pytest.fixture(autouse=True)

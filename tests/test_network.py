@@ -54,13 +54,17 @@ def test_stages_double_the_width_and_halve_the_resolution() -> None:
     with seeded_weights():
         model = build_network(genotype("hierarchical"), config, 3, 7)
     names = [name for name, _ in model.features.named_children()]
+    # A stride-1 separable convolution between the two cells of a stage and after the last cell
+    # (docs/paper.md, "Template").
     assert names == [
         "stem",
-        *("stage1_cell1", "stage1_cell2", "reduce1"),
-        *("stage2_cell1", "stage2_cell2", "reduce2"),
-        *("stage3_cell1", "stage3_cell2", "reduce3"),
-        *("stage4_cell1", "stage4_cell2"),
+        *("stage1_cell1", "stage1_sep1", "stage1_cell2", "reduce1"),
+        *("stage2_cell1", "stage2_sep1", "stage2_cell2", "reduce2"),
+        *("stage3_cell1", "stage3_sep1", "stage3_cell2", "reduce3"),
+        *("stage4_cell1", "stage4_sep1", "stage4_cell2", "head"),
     ]
+    head = model.features.head
+    assert (head[0].stride, head[0].groups, head[1].out_channels) == ((1, 1), 64, 64)
     assert model.classifier.in_features == 8 * 2**3
     features = model.features(images(3, 16))
     assert features.shape == (2, 64, 2, 2)
@@ -70,7 +74,7 @@ def test_stages_double_the_width_and_halve_the_resolution() -> None:
 def test_one_stage_has_no_reduction() -> None:
     with seeded_weights():
         model = build_network(genotype("flat"), NetworkConfig(channels=4, stages=1), 3, 2)
-    assert [name for name, _ in model.features.named_children()] == ["stem", "stage1_cell1"]
+    assert [name for name, _ in model.features.named_children()] == ["stem", "stage1_cell1", "head"]
     assert model(images(3, 8)).shape == (2, 2)
 
 
@@ -127,9 +131,25 @@ def test_flops_are_twice_the_multiply_adds_and_modes_are_kept() -> None:
 def test_search_network_profile_on_cifar_shape() -> None:
     with seeded_weights():
         model = build_network(PRESETS["hierarchical"].initial(), SEARCH, 3, 10)
-    # Identity chains: stem, closing 1×1 convolutions (cell + 4 motifs per cell), reductions, classifier.
+    # Identity chains: stem, closing 1×1 convolutions (cell + 4 motifs per cell), reductions, the
+    # stride-1 separable convolution after the last cell, classifier.
     closings = sum(5 * (c * c + 2 * c) for c in (16, 32, 64))
     stem = 3 * 16 * 9 + 2 * 16
     reductions = sum(c * 9 + c * 2 * c + 2 * 2 * c for c in (16, 32))
-    assert count_parameters(model) == stem + closings + reductions + 64 * 10 + 10
+    head = 64 * 9 + 64 * 64 + 2 * 64
+    assert count_parameters(model) == stem + closings + reductions + head + 64 * 10 + 10
     assert flops_per_image(model, (3, 32, 32)) > 0
+
+
+def test_evaluation_template_shape_is_network_configuration_and_old_keys_still_load() -> None:
+    from hiernas.config import ConfigError, config_from_dict
+    from hiernas.network import evaluation_network
+
+    config = config_from_dict({"network": {"channels": 8}, "evaluation_template": {"channels": 24}})
+    assert evaluation_network(config) == NetworkConfig(channels=24, cells_per_stage=2)
+    # Configs written when the shape sat among the final training's settings keep working.
+    legacy = config_from_dict({"final": {"channels": 32, "cells_per_stage": 3, "steps": 10}})
+    assert (legacy.evaluation_template.channels, legacy.evaluation_template.cells_per_stage) == (32, 3)
+    assert legacy.final.steps == 10
+    with pytest.raises(ConfigError, match=r"final\.channels: moved to evaluation_template\.channels"):
+        config_from_dict({"final": {"channels": 32}, "evaluation_template": {"channels": 16}})

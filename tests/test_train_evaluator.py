@@ -90,7 +90,7 @@ def test_cuda_out_of_memory_is_a_failed_result(
     def out_of_memory(*args: object, **kwargs: object) -> None:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr("hiernas.evaluators.train.train_step", out_of_memory)
+    monkeypatch.setattr("hiernas.fit.train_step", out_of_memory)
     result = evaluator(genotype, EvalContext(seed=1))
     assert not result.ok and result.error is not None
     assert result.error.startswith("CUDA out of memory") and "2.00 GiB" in result.error
@@ -114,7 +114,7 @@ def test_thread_count_from_the_environment_is_restored(
         seen.append(torch.get_num_threads())
         return real_step(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("hiernas.evaluators.train.train_step", spy)
+    monkeypatch.setattr("hiernas.fit.train_step", spy)
     monkeypatch.setenv(training.THREADS_ENV, "1")
     before = torch.get_num_threads()
     assert _evaluator(steps=2)(genotype, EvalContext(seed=1)).ok

@@ -11,7 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hiernas.config import load_config
 from hiernas.data.load import load_dataset
 from hiernas.final_training import Progress as StepProgress
-from hiernas.final_training import final_network, prepare_output, train_final
+from hiernas.final_training import prepare_output, train_final
+from hiernas.network import evaluation_network
 from hiernas.training import Placement
 from motifs.files import load_genotype
 
@@ -31,7 +32,7 @@ def run_train(genotype_path: Path, source: str, *, output: Path | None, override
         _report(console, finished, directory)
         return
     dataset = load_dataset(config.data)
-    network = final_network(config)
+    network = evaluation_network(config)
     columns = (
         TextColumn("[bold]train"),
         BarColumn(),

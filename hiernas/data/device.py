@@ -86,15 +86,24 @@ class TrainBatches:
     def steps_per_epoch(self) -> int:
         return len(self.data) // self.batch_size
 
+    def order(self) -> torch.Tensor:
+        """A new epoch's permutation of the images, drawn from the generator."""
+        return torch.randperm(len(self.data), generator=self.generator, device=self.data.x.device)
+
+    def batch(self, order: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``step`` of the epoch ``order`` describes, augmented with the generator's next draws.
+        (The order, the step and the generator's state are all a resumed training needs.)"""
+        index = order[step * self.batch_size : (step + 1) * self.batch_size]
+        images = self.data.x[index]
+        if self.padding or self.flip:
+            images = augment(images, self.generator, padding=self.padding, flip=self.flip)
+        return images, self.data.y[index]
+
     def epoch(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One pass: ``steps_per_epoch`` batches of (uint8 images, labels)."""
-        order = torch.randperm(len(self.data), generator=self.generator, device=self.data.x.device)
+        order = self.order()
         for step in range(self.steps_per_epoch):
-            index = order[step * self.batch_size : (step + 1) * self.batch_size]
-            images = self.data.x[index]
-            if self.padding or self.flip:
-                images = augment(images, self.generator, padding=self.padding, flip=self.flip)
-            yield images, self.data.y[index]
+            yield self.batch(order, step)
 
     def forever(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         while True:

@@ -10,7 +10,8 @@ leaves it behind). Everything random is seeded from ``EvalContext.seed`` through
 generators, and the global torch RNG is left exactly as found, so on CPU a genotype trained twice
 with the same seed gets the same fitness bit for bit.
 
-Faults that belong to a genotype are results, not exceptions: a loss that turns NaN/inf and a CUDA
+Training is ``hiernas.fit.fit``, the loop final training uses too. Faults that belong to a genotype
+are results, not exceptions: a loss that turns NaN/inf (``TrainingDiverged``) and a CUDA
 out-of-memory error both return ``EvalResult.failed`` with the reason, so one bad architecture never
 stops a search.
 """
@@ -18,7 +19,6 @@ stops a search.
 from __future__ import annotations
 
 import gc
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Self
@@ -30,23 +30,11 @@ from evolution.evaluation import EvalContext, EvalResult
 from evolution.objectives import ACCURACY, Objective
 from hiernas.config import DataConfig, NetworkConfig, RunConfig, TrainEvaluatorConfig, TrainingSettings
 from hiernas.data.dataset import Dataset
-from hiernas.data.device import DeviceImages, Normalise, TrainBatches
+from hiernas.data.device import DeviceImages, Normalise
 from hiernas.data.split import Split, split_train_validation
 from hiernas.errors import InputError
-from hiernas.schedule import lr_factor
-from hiernas.training import (
-    CHECK_EVERY,
-    Placement,
-    accuracy,
-    make_optimizer,
-    peak_memory_mb,
-    process_settings,
-    reset_peak_memory,
-    resolve_placement,
-    set_lr,
-    synchronize,
-    train_step,
-)
+from hiernas.fit import FitData, TrainingDiverged, fit
+from hiernas.training import Placement, process_settings, resolve_placement
 from motifs import Genotype, Space
 
 
@@ -157,7 +145,6 @@ class TrainEvaluator:
 
         dataset, _ = self._host_data()
         data = self._device_data(placement)
-        settings = self.training
         channels, height, width = dataset.image_shape
         init_seed, data_seed = derived_seeds(context.seed)
         # Built on the CPU under a private copy of the global RNG: the caller's stream is untouched
@@ -168,63 +155,28 @@ class TrainEvaluator:
             params = count_parameters(model)
             flops = flops_per_image(model, (channels, height, width))
         model = model.to(placement.device, memory_format=placement.memory_format)
-        model.train()
-        optimizer = make_optimizer(model, settings)
-        # torch.compile caches compiled code per code object and falls back to eager after 8
-        # recompiles (torch._dynamo.config.cache_size_limit). Each genotype is a new module in a
-        # long-lived worker, which is one compile per evaluation and no cache growth to worry about.
-        # Off by default until it is measured to pay for its compile time at the search's budget.
-        forward = torch.compile(model) if settings.compile else model
-        generator = torch.Generator(device=placement.device).manual_seed(data_seed)
-        batches = TrainBatches(
-            data.train,
-            settings.batch_size,
-            generator,
-            augment=self.data.augment,
-            flip=dataset.flip if self.data.flip is None else self.data.flip,
-        ).forever()
         common = {
             "params": params,
             "flops": flops,
             "device": placement.describe(),
             "validation_images": len(data.validation),
         }
-
-        reset_peak_memory(placement)
-        train_started = time.perf_counter()
-        window = torch.zeros((), dtype=torch.float32, device=placement.device)
-        window_start, train_loss = 0, math.nan
-        for step in range(settings.steps):
-            set_lr(optimizer, settings.lr * lr_factor(step, settings))
-            images, labels = next(batches)
-            loss = train_step(
-                forward, optimizer, images, labels, data.normalise, placement, settings.label_smoothing
-            )
-            window += loss
-            if (step + 1) % CHECK_EVERY == 0 or step + 1 == settings.steps:
-                train_loss = float(window) / (step + 1 - window_start)  # the one host sync
-                if not math.isfinite(train_loss):
-                    return EvalResult.failed(
-                        f"training diverged: mean loss {train_loss} over steps {window_start + 1}-{step + 1}",
-                        steps=step + 1,
-                        seconds=time.perf_counter() - started,
-                        **common,
-                    )
-                window.zero_()
-                window_start = step + 1
-        synchronize(placement)
-        train_seconds = time.perf_counter() - train_started
-        fitness = accuracy(forward, data.validation, data.normalise, placement, settings.eval_batch_size)
-        return EvalResult.done(
-            fitness,
-            train_loss=train_loss,
-            steps=settings.steps,
-            train_seconds=train_seconds,
-            train_images_per_s=settings.steps * settings.batch_size / train_seconds,
-            seconds=time.perf_counter() - started,
-            peak_memory_mb=peak_memory_mb(placement),
-            **common,
+        fit_data = FitData(
+            data.train,
+            data.normalise,
+            augment=self.data.augment,
+            flip=dataset.flip if self.data.flip is None else self.data.flip,
+            held_out=data.validation,
         )
+        try:
+            fitted = fit(model, fit_data, self.training, placement, seed=data_seed)
+        except TrainingDiverged as error:
+            return EvalResult.failed(
+                str(error), steps=error.step, seconds=time.perf_counter() - started, **common
+            )
+        metrics = fitted.metrics
+        fitness = metrics.pop("accuracy")
+        return EvalResult.done(fitness, **metrics, seconds=time.perf_counter() - started, **common)
 
     # --- data, once per process ------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ so weights trained by hiernas load into it directly. That fixes a few spellings:
   nodes ascending, their in-edges by ascending source; identity edges have no module (the tensor
   is passed through), pools and motifs that output zeros do, so they take a place in the list;
 - a motif's closing 1×1 convolution is ``self.closing``; the network's layers are ``features``
-  (stem, ``stage{s}_cell{n}``, ``reduce{s}``), ``pool`` and ``classifier``.
+  (stem, ``stage{s}_cell{n}``, ``stage{s}_sep{n}``, ``reduce{s}``, ``head``), ``pool`` and
+  ``classifier``.
 
 Channel counts are written as expressions in a motif class's two arguments, ``w`` (its input's
 width) and ``c`` (the stage width C): with concatenation every node is a·w + b·c wide, which is how
@@ -161,8 +162,10 @@ def separable_conv(
 
 _NETWORK = '''class Network(nn.Module):
     """The cell in its template: a 3x3 convolution stem with `channels` channels, `stages`
-    stages of `cells_per_stage` cells, each stage after the first entered through a stride-2
-    separable convolution that doubles the channels, global average pooling, a linear layer."""
+    stages of `cells_per_stage` cells (a stride-1 separable convolution between two cells of a
+    stage), each stage after the first entered through a stride-2 separable convolution that
+    doubles the channels, a stride-1 separable convolution after the last cell, global average
+    pooling, a linear layer."""
 
     def __init__(
         self,
@@ -184,7 +187,10 @@ _NETWORK = '''class Network(nn.Module):
                 )
                 width *= 2
             for cell in range(1, cells_per_stage + 1):
+                if cell > 1:
+                    layers[f"stage{{stage}}_sep{{cell - 1}}"] = separable_conv(width, width)
                 layers[f"stage{{stage}}_cell{{cell}}"] = {cell}
+        layers["head"] = separable_conv(width, width)
         self.features = nn.Sequential(layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(width, classes)

@@ -1,7 +1,8 @@
 """Which network a genotype is exported in: template, input shape and class count.
 
 DESIGN.md, "Networks": the paper searches in a small template (C0 = 16, N = 1; the config's
-``network`` section) and trains the final architecture in a large one (C0 = 64, N = 2; ``final``).
+``network`` section) and trains the final architecture in a large one (C0 = 64, N = 2;
+``evaluation_template``).
 ``--template`` picks one; by default the evaluation template when trained weights are given (that is
 what ``hiernas train`` trains) and the search template otherwise.
 
@@ -19,7 +20,7 @@ from typing import Literal
 
 from hiernas.commands.describe import ASSUMED_CLASSES, DATA_SHAPES
 from hiernas.config import NetworkConfig, RunConfig, load_config
-from hiernas.final_training import final_network
+from hiernas.network import evaluation_network
 
 TemplateKind = Literal["search", "evaluation"]
 TEMPLATES: tuple[TemplateKind, ...] = ("search", "evaluation")
@@ -59,5 +60,5 @@ def make_template(config: RunConfig, kind: TemplateKind, *, classes: int | None 
     """``classes`` (read from trained weights) stands in where the data set does not say how many
     classes it has (an image folder, which is only known once read)."""
     image_shape, known_classes = DATA_SHAPES[config.data.dataset]
-    network = config.network if kind == "search" else final_network(config)
+    network = config.network if kind == "search" else evaluation_network(config)
     return Template(kind, network, image_shape, known_classes or classes or ASSUMED_CLASSES, config.seed)
