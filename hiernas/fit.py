@@ -20,8 +20,8 @@ caller's: a failed result for the search, a one-line error for ``hiernas train``
 
 from __future__ import annotations
 
+import io
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from torch import nn
 from hiernas.config import TrainingSettings
 from hiernas.data.device import DeviceImages, Normalise, TrainBatches
 from hiernas.errors import InputError
+from hiernas.run_dir import write_atomically
 from hiernas.schedule import lr_factor
 from hiernas.training import (
     CHECK_EVERY,
@@ -210,15 +211,11 @@ def fit(
 
 
 def save_checkpoint(path: Path, value: Checkpoint | dict[str, torch.Tensor]) -> None:
-    """torch.save to a temporary file in the same folder, then rename: a kill mid-write leaves the
-    previous file intact. The temporary name is made by hand rather than by mkstemp, so the file
-    gets the user's usual permissions (mkstemp's are private; weights are meant to be shared)."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(value, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    """Serialised in memory, then written by the run directory's one atomic writer (a kill mid-write
+    leaves the previous file intact; the file gets the user's usual permissions)."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    write_atomically(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path, device: torch.device | str) -> Checkpoint:
