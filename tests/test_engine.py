@@ -211,6 +211,6 @@ def test_the_papers_rl_reward_is_accuracy_cubed_with_an_unscaled_advantage() -> 
     strategy = ReinforceStrategy(PRESETS["nb201"], seed=0, reward="paper", update_every=10)
     first, second = strategy.ask(), strategy.ask()
     strategy.tell(1, first, EvalResult.done(0.5))
-    strategy.tell(2, second, EvalResult.done(80.0))  # percent, read as 0.8 until tables are fractions
+    strategy.tell(2, second, EvalResult.done(0.8))
     assert [a for _, a in strategy.buffer] == [0.0, pytest.approx(0.8**3 - 0.5**3)]
     assert strategy.baseline == pytest.approx(0.95 * 0.125 + 0.05 * 0.512)

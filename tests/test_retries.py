@@ -62,11 +62,12 @@ class AlwaysFails:
 
 
 def _evaluations(journal: Journal, key: str) -> list[tuple[str, int]]:
-    return journal.connection.execute(
+    rows = journal.connection.execute(
         "SELECT e.status, e.final FROM evaluations e JOIN proposals p ON p.id = e.proposal "
         "WHERE p.key = ? ORDER BY e.id",
         (key,),
-    ).fetchall()
+    )
+    return [tuple(row) for row in rows]
 
 
 def test_a_failed_network_is_evaluated_again_when_proposed_again(
@@ -212,9 +213,8 @@ def test_an_interrupted_evaluation_does_not_count_as_an_attempt(tmp_path: Path) 
     strategy = RandomSearch(SPACE, seed=0, init_mutations=50)
     with pytest.raises(KeyboardInterrupt):
         Driver(strategy, InterruptingExecutor(ToyEvaluator()), journal, budget=3, seed=0).run()
-    assert journal.connection.execute("SELECT attempt, status FROM evaluations").fetchall() == [
-        (1, "pending")
-    ]
+    rows = journal.connection.execute("SELECT attempt, status FROM evaluations")
+    assert [tuple(row) for row in rows] == [(1, "pending")]
     status = Driver(
         RandomSearch(SPACE, seed=0, init_mutations=50),
         InlineExecutor(ToyEvaluator()),
