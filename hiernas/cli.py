@@ -250,6 +250,67 @@ def export(
     )
 
 
+@cli.command()
+@click.argument("source", metavar="CONFIG|TABLE.csv")
+@click.option(
+    "--columns", default=None, help="Table mode: columns to compare, each against the last, e.g. A,B."
+)
+@click.option(
+    "--budgets",
+    default=None,
+    help="Training mode: step budgets, each against the largest, e.g. 300,900,2700. Each budget "
+    "trains from scratch (the config's schedule, only evaluator.steps changes).",
+)
+@click.option(
+    "--sample", type=click.IntRange(min=2), default=30, show_default=True, help="Genotypes to train."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and its training.")
+@click.option(
+    "-o",
+    "--output",
+    type=_existing_path,
+    default=None,
+    help="Folder of the training results; an unfinished one is resumed "
+    "[default: runs/fidelity-<config>-s<seed>].",
+)
+@click.option(
+    "--top-fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="The reference's top share that τ-within-the-top and the top-k overlap look at.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every figure.")
+@_set_option
+def fidelity(
+    source: str,
+    columns: str | None,
+    budgets: str | None,
+    sample: int,
+    seed: int,
+    output: Path | None,
+    top_fraction: float,
+    as_json: bool,
+    overrides: Sequence[str],
+) -> None:
+    """Does a cheap score rank architectures like an expensive one? Kendall τ, Spearman ρ, τ within
+    the top and the top-k overlap of each score against the reference: a table's columns
+    (--columns), or a seeded sample of CONFIG's genotypes trained at several budgets (--budgets)."""
+    from hiernas.commands.fidelity import run_fidelity
+
+    run_fidelity(
+        source,
+        columns=columns,
+        budgets=budgets,
+        sample=sample,
+        seed=seed,
+        output=output,
+        top_fraction=top_fraction,
+        as_json=as_json,
+        overrides=overrides,
+    )
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM: stopped like Ctrl-C (workers stopped, the journal consistent), exit 143."""
 
