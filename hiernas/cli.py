@@ -110,6 +110,20 @@ def show(genotype: Path, output: Path | None) -> None:
 @click.option("--budget", type=click.IntRange(min=1), default=None, help="Finished evaluations to run for.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Evaluations in flight at once.")
 @click.option("--seed", type=int, default=None, help="Run seed [default: the config's seed].")
+@click.option(
+    "--warm-start",
+    type=_existing_path,
+    default=None,
+    metavar="RUN_DIR",
+    help="Seed the initial population with the best distinct networks of an earlier run "
+    "(evaluated again here; the rest is random as usual). Only when a run starts.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many seeds --warm-start takes [default: 10, at most the population].",
+)
 @_set_option
 def evolve(
     config: str,
@@ -118,15 +132,19 @@ def evolve(
     budget: int | None,
     workers: int | None,
     seed: int | None,
+    warm_start: Path | None,
+    top: int | None,
     overrides: Sequence[str],
 ) -> None:
     """Search for an architecture (or resume a search). CONFIG: a YAML file or a bundled config
     name (digits, cifar, flat, nb201)."""
     from hiernas.commands.evolve import run_evolve
 
+    if top is not None and warm_start is None:
+        raise click.UsageError("--top goes with --warm-start RUN_DIR")
     flags = {"search.strategy": strategy, "budget": budget, "executor.workers": workers, "seed": seed}
     extra = [f"{key}={value}" for key, value in flags.items() if value is not None]
-    run_evolve(config, run_dir=run_dir, overrides=[*overrides, *extra])
+    run_evolve(config, run_dir=run_dir, overrides=[*overrides, *extra], warm_start=warm_start, top=top)
 
 
 @cli.command()
