@@ -147,3 +147,13 @@ def test_bad_warm_starts_are_one_line(
     assert err.startswith("hiernas: error: ") and err.count("\n") == 1, err
     assert fragment in err, err
     assert not (tmp_path / "new").exists()  # refused before the run directory was made
+
+
+def test_random_search_proposes_the_seeds_first(table: Path, earlier: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "random"
+    _evolve(
+        table, run_dir, "--budget", "5", "--strategy", "random", "--warm-start", str(earlier), "--top", "2"
+    )
+    assert [key for _, key, _ in _seed_proposals(run_dir)] == [key for key, _ in _best_distinct(earlier, 2)]
+    assert [i for i, _, _ in _seed_proposals(run_dir)] == [1, 2]
+    assert len(_rows(run_dir, "SELECT id FROM proposals")) >= 5
