@@ -277,7 +277,7 @@ def export(
     "--budgets",
     default=None,
     help="Training mode: step budgets, each against the largest, e.g. 300,900,2700. Each budget "
-    "trains from scratch (the config's schedule, only evaluator.steps changes).",
+    "trains from scratch with only evaluator.steps changed (a cosine schedule shrinks with it).",
 )
 @click.option(
     "--sample", type=click.IntRange(min=2), default=30, show_default=True, help="Genotypes to train."

@@ -5,9 +5,10 @@ at several step budgets, every result kept in a folder so that a killed measurem
                         the seed); a resume with other settings is refused
     DIR/results.jsonl   one JSON line per (genotype, budget), appended and fsynced as it finishes
 
-Each budget trains from scratch with the config's learning-rate schedule, only ``evaluator.steps``
-changing (a drop scheduled after the budget never happens). It does not yet continue a short
-training into a longer one. Budgets run smallest first, so an interrupted measurement has its cheap
+Each budget trains from scratch with only ``evaluator.steps`` changed, so its learning-rate schedule
+is the config's for that many steps (a cosine schedule is compressed to the budget; a step drop
+scheduled after the budget never happens). It does not yet continue a short training into a longer
+one. Every budget of a genotype uses the same seed: the same initial weights and data order. Budgets run smallest first, so an interrupted measurement has its cheap
 results first. Genotype i is ``sample(space, stream (seed, "fidelity", i))``, skipping repeats of an
 architecture, so a larger ``--sample`` keeps the smaller sample's genotypes and results.
 """

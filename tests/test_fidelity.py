@@ -92,6 +92,23 @@ def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
     assert code == 0 and "cheap" in out and "kendall" in out
 
 
+def test_table_mode_needs_no_torch(tmp_path: Path) -> None:
+    table = _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 1, 4), (3, 3, 5)])
+    code = (
+        "import sys; sys.modules['torch'] = None; from hiernas.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "fidelity", str(table), "--columns", "cheap,full", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["agreement"][0]["kendall_tau"] == 1.0
+
+
 def test_top_k_and_its_tau() -> None:
     reference = np.array([10.0, 9, 8, 7, 6, 5, 4, 3, 2, 1])
     cheap = np.array([1.0, 9, 8, 7, 6, 5, 4, 3, 2, 10])  # swaps the best and the worst
