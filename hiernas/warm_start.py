@@ -88,9 +88,20 @@ def warm_start_record(journal: Journal, resumed: bool, fresh: dict[str, Any] | N
             journal.write_meta(META_KEY, fresh)
         return fresh
     recorded = journal.read_meta(META_KEY)
+    if recorded is not None and not _well_formed(recorded):
+        raise InputError(f"{journal.path}: its {META_KEY!r} record is damaged; start a new run")
     if fresh is not None and (recorded is None or recorded["run_dir"] != fresh["run_dir"]):
         raise InputError(
             "--warm-start: this run is being resumed, and seeds are only chosen when a run starts "
             "(leave --warm-start out, or start a new run)"
         )
     return recorded
+
+
+def _well_formed(record: Any) -> bool:
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("run_dir"), str)
+        and isinstance(record.get("seeds"), list)
+        and all(isinstance(seed, dict) and isinstance(seed.get("genotype"), dict) for seed in record["seeds"])
+    )

@@ -157,3 +157,15 @@ def test_random_search_proposes_the_seeds_first(table: Path, earlier: Path, tmp_
     assert [key for _, key, _ in _seed_proposals(run_dir)] == [key for key, _ in _best_distinct(earlier, 2)]
     assert [i for i, _, _ in _seed_proposals(run_dir)] == [1, 2]
     assert len(_rows(run_dir, "SELECT id FROM proposals")) >= 5
+
+
+def test_a_damaged_seed_record_is_bad_input(table: Path, earlier: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    _evolve(table, run_dir, "--budget", "2", "--warm-start", str(earlier), "--top", "3")
+    with contextlib.closing(sqlite3.connect(run_dir / "journal.sqlite")) as connection, connection:
+        connection.execute("UPDATE meta SET value = '{\"seeds\": 3}' WHERE key = 'warm_start'")
+    code, _, err = _cli(
+        *("evolve", "nb201", "--run-dir", str(run_dir), "--set", f"evaluator.table={table}", "--budget", "4"),
+        *("--set", "executor.kind=inline", "--set", "executor.timeout=null", "--set", "search.population=8"),
+    )
+    assert code == 2 and "'warm_start' record is damaged" in err and err.count("\n") == 1, err
