@@ -110,6 +110,20 @@ def show(genotype: Path, output: Path | None) -> None:
 @click.option("--budget", type=click.IntRange(min=1), default=None, help="Finished evaluations to run for.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Evaluations in flight at once.")
 @click.option("--seed", type=int, default=None, help="Run seed [default: the config's seed].")
+@click.option(
+    "--warm-start",
+    type=_existing_path,
+    default=None,
+    metavar="RUN_DIR",
+    help="Seed the initial population with the best distinct networks of an earlier run "
+    "(evaluated again here; the rest is random as usual). Only when a run starts.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many seeds --warm-start takes [default: 10, at most the population].",
+)
 @_set_option
 def evolve(
     config: str,
@@ -118,15 +132,19 @@ def evolve(
     budget: int | None,
     workers: int | None,
     seed: int | None,
+    warm_start: Path | None,
+    top: int | None,
     overrides: Sequence[str],
 ) -> None:
     """Search for an architecture (or resume a search). CONFIG: a YAML file or a bundled config
     name (digits, cifar, flat, nb201)."""
     from hiernas.commands.evolve import run_evolve
 
+    if top is not None and warm_start is None:
+        raise click.UsageError("--top goes with --warm-start RUN_DIR")
     flags = {"search.strategy": strategy, "budget": budget, "executor.workers": workers, "seed": seed}
     extra = [f"{key}={value}" for key, value in flags.items() if value is not None]
-    run_evolve(config, run_dir=run_dir, overrides=[*overrides, *extra])
+    run_evolve(config, run_dir=run_dir, overrides=[*overrides, *extra], warm_start=warm_start, top=top)
 
 
 @cli.command()
@@ -246,6 +264,67 @@ def export(
         output=output,
         config=config,
         template=template,
+        overrides=overrides,
+    )
+
+
+@cli.command()
+@click.argument("source", metavar="CONFIG|TABLE.csv")
+@click.option(
+    "--columns", default=None, help="Table mode: columns to compare, each against the last, e.g. A,B."
+)
+@click.option(
+    "--budgets",
+    default=None,
+    help="Training mode: step budgets, each against the largest, e.g. 300,900,2700. Each budget "
+    "trains from scratch with only evaluator.steps changed (a cosine schedule shrinks with it).",
+)
+@click.option(
+    "--sample", type=click.IntRange(min=2), default=30, show_default=True, help="Genotypes to train."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and its training.")
+@click.option(
+    "-o",
+    "--output",
+    type=_existing_path,
+    default=None,
+    help="Folder of the training results; an unfinished one is resumed "
+    "[default: runs/fidelity-<config>-s<seed>].",
+)
+@click.option(
+    "--top-fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="The reference's top share that τ-within-the-top and the top-k overlap look at.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every figure.")
+@_set_option
+def fidelity(
+    source: str,
+    columns: str | None,
+    budgets: str | None,
+    sample: int,
+    seed: int,
+    output: Path | None,
+    top_fraction: float,
+    as_json: bool,
+    overrides: Sequence[str],
+) -> None:
+    """Does a cheap score rank architectures like an expensive one? Kendall τ, Spearman ρ, τ within
+    the top and the top-k overlap of each score against the reference: a table's columns
+    (--columns), or a seeded sample of CONFIG's genotypes trained at several budgets (--budgets)."""
+    from hiernas.commands.fidelity import run_fidelity
+
+    run_fidelity(
+        source,
+        columns=columns,
+        budgets=budgets,
+        sample=sample,
+        seed=seed,
+        output=output,
+        top_fraction=top_fraction,
+        as_json=as_json,
         overrides=overrides,
     )
 

@@ -4,6 +4,7 @@ this process (what the strategy benchmarks time, run for run as ``hiernas evolve
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from evolution.driver import Driver, RunStatus
 from evolution.evaluation import Evaluator
@@ -13,16 +14,19 @@ from evolution.objectives import OBJECTIVES_KEY
 from evolution.registry import make_strategy
 from evolution.strategy import Strategy, Told
 from hiernas.config import RunConfig
+from hiernas.warm_start import seeded
 
 
-def strategy_for(config: RunConfig) -> Strategy:
-    """The strategy ``config.search`` names, over the configured space and seed."""
-    return make_strategy(
+def strategy_for(config: RunConfig, warm_start: dict[str, Any] | None = None) -> Strategy:
+    """The strategy ``config.search`` names, over the configured space and seed; with a
+    ``warm_start`` record (``hiernas.warm_start``), proposing its seeds first."""
+    strategy = make_strategy(
         config.search.strategy,
         config.space.to_space(),
         config.seed,
         {**config.search.model_dump(), "init_mutations": config.space.init_mutations},
     )
+    return strategy if warm_start is None else seeded(strategy, warm_start)
 
 
 def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[RunStatus, list[Told]]:

@@ -17,6 +17,7 @@ from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.progress import SearchDisplay, status_line
 from hiernas.run_dir import open_run, write_best, write_data_record
 from hiernas.search import strategy_for
+from hiernas.warm_start import read_seeds, warm_start_record
 
 
 def default_run_dir(source: str, config: RunConfig) -> Path:
@@ -24,13 +25,29 @@ def default_run_dir(source: str, config: RunConfig) -> Path:
     return Path("runs") / f"{stem}-{config.search.strategy}-s{config.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -> None:
+def run_evolve(
+    source: str,
+    *,
+    run_dir: Path | None,
+    overrides: Sequence[str],
+    warm_start: Path | None = None,
+    top: int | None = None,
+) -> None:
+    """``warm_start``: an earlier run whose best ``top`` distinct networks seed a new run
+    (default: ``hiernas.warm_start.DEFAULT_TOP``, at most the initial population)."""
     config = load_config(source, overrides)
     check_worker_count(config.executor)
+    fresh_seeds = read_seeds(warm_start, top, config) if warm_start is not None else None
     prepared = prepare_evaluator(config)
     evaluator = prepared.evaluator
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed, lock = open_run(run_dir, config)  # lock: this process is the run's one writer
+    try:
+        seeds = warm_start_record(journal, resumed, fresh_seeds)
+    except InputError:
+        journal.close()
+        lock.release()
+        raise
     journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
     if prepared.data_record is not None:
         write_data_record(run_dir, prepared.data_record)
@@ -39,7 +56,11 @@ def run_evolve(source: str, *, run_dir: Path | None, overrides: Sequence[str]) -
         f"{'resuming' if resumed else 'starting'} {config.search.strategy} search in {run_dir} "
         f"(budget {config.budget}, {config.executor.workers} {config.executor.kind} worker(s))"
     )
-    strategy = strategy_for(config)
+    if seeds is not None:
+        console.print(
+            f"initial population seeded with {len(seeds['seeds'])} network(s) of {seeds['run_dir']}"
+        )
+    strategy = strategy_for(config, seeds)
     executor = make_executor(
         config.executor.kind,
         evaluator,

@@ -40,23 +40,44 @@ class Normalise:
     images it was fitted on (the training images: the held-out ones must not leak into it)."""
 
     def __init__(self, images: np.ndarray, device: torch.device | str, channels_last: bool = False) -> None:
-        # float64 sums over uint8 images: exact enough, and cheap next to one epoch of training.
-        pixels = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1).astype(np.float64)
-        mean, std = pixels.mean(axis=1), pixels.std(axis=1)
+        mean, std = channel_statistics(images)
         std[std == 0] = 1.0  # a constant channel (all-black border pixels...) stays finite
         self.mean = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.inv_std = torch.tensor(1 / std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        out = (images.float() - self.mean) * self.inv_std
-        return out.contiguous(memory_format=self.memory_format)
+        # One float tensor, already in the network's layout, normalised in place: the same values as
+        # ``(images.float() - mean) * inv_std`` without two more batch-sized temporaries per call.
+        out = images.to(dtype=torch.float32, memory_format=self.memory_format)
+        return out.sub_(self.mean).mul_(self.inv_std)
 
     def statistics(self) -> dict[str, list[float]]:
         return {
             "mean": self.mean.flatten().tolist(),
             "std": (1 / self.inv_std).flatten().tolist(),
         }
+
+
+def channel_statistics(images: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of (N, C, H, W) uint8 images, from exact integer
+    sums over chunks of ``chunk`` images. A float64 copy of the whole set (1 GB for CIFAR-10's 40,000
+    training images, and as much again for ``std``'s temporary) was most of a CPU worker's peak
+    memory and took seconds of page faults; this holds one chunk as int64 (25 MB) at a time."""
+    channels = images.shape[1]
+    total = np.zeros(channels, dtype=np.int64)
+    squares = np.zeros(channels, dtype=np.int64)
+    for start in range(0, len(images), chunk):
+        block = images[start : start + chunk].astype(np.int64)
+        total += block.sum(axis=(0, 2, 3))
+        squares += np.einsum("nchw,nchw->c", block, block)
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    # Exact in Python integers: n·Σx² - (Σx)² is the variance times n², with no cancellation.
+    mean = np.array([int(t) / count for t in total])
+    variance = np.array(
+        [(count * int(q) - int(t) ** 2) / count**2 for t, q in zip(total, squares, strict=True)]
+    )
+    return mean, np.sqrt(variance)
 
 
 class TrainBatches:

@@ -1,0 +1,171 @@
+"""The training side of ``hiernas fidelity``: a seeded sample of a config's genotypes, each trained
+at several step budgets, every result kept in a folder so that a killed measurement resumes.
+
+    DIR/fidelity.json   what the results were measured with (the config without its step count,
+                        the seed); a resume with other settings is refused
+    DIR/results.jsonl   one JSON line per (genotype, budget), appended and fsynced as it finishes
+
+Each budget trains from scratch with only ``evaluator.steps`` changed, so its learning-rate schedule
+is the config's for that many steps (a cosine schedule is compressed to the budget; a step drop
+scheduled after the budget never happens). It does not yet continue a short training into a longer
+one. Every budget of a genotype uses the same seed: the same initial weights and data order. Budgets run smallest first, so an interrupted measurement has its cheap
+results first. Genotype i is ``sample(space, stream (seed, "fidelity", i))``, skipping repeats of an
+architecture, so a larger ``--sample`` keeps the smaller sample's genotypes and results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from evolution.evaluation import EvalResult
+from evolution.executors.base import Task, run_task
+from evolution.seeding import derive_seed, python_rng
+from hiernas.config import RunConfig, load_config
+from hiernas.errors import InputError
+from hiernas.evaluators.factory import prepare_evaluator
+from hiernas.run_dir import write_atomically
+from motifs import Genotype, sample
+from motifs.canonical import canonical_key
+
+SETTINGS_FILE = "fidelity.json"
+RESULTS_FILE = "results.jsonl"
+
+
+def sample_genotypes(config: RunConfig, count: int, seed: int) -> list[tuple[str, Genotype]]:
+    """``count`` genotypes of distinct architectures, with their canonical keys."""
+    space = config.space.to_space()
+    found: dict[str, Genotype] = {}
+    for draw in range(100 * count):
+        genotype = sample(space, python_rng(seed, "fidelity", draw), config.space.init_mutations)
+        found.setdefault(canonical_key(genotype), genotype)
+        if len(found) == count:
+            return list(found.items())
+    raise InputError(f"--sample: the space holds fewer than {count} architectures that sampling reaches")
+
+
+def read_results(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Recorded results by (key, steps). A last line cut short by a kill is ignored (and later
+    overwritten); a damaged line elsewhere is bad input."""
+    if not path.exists():
+        return {}
+    lines = path.read_bytes().split(b"\n")
+    results = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            results[str(record["key"]), int(record["steps"])] = record
+        except (ValueError, KeyError, TypeError):
+            if number == len(lines):  # no newline yet: the write was interrupted
+                continue
+            raise InputError(
+                f"{path}: line {number} is not a fidelity result; remove the line or the folder"
+            ) from None
+    return results
+
+
+def append_result(path: Path, record: dict[str, Any]) -> None:
+    """One line, fsynced before the next evaluation starts; a partial last line is cut off first."""
+    data = path.read_bytes() if path.exists() else b""
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as file:
+            file.truncate(data.rfind(b"\n") + 1)
+    with path.open("ab") as file:
+        file.write(json.dumps(record, sort_keys=True).encode() + b"\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
+    path = folder / SETTINGS_FILE
+    text = json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n"
+    if path.exists():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{path}: cannot be read ({error}); use another -o folder") from None
+        if recorded != json.loads(text):
+            raise InputError(
+                f"{folder}: holds results measured with another config or seed; use another -o folder"
+            )
+        return
+    if folder.exists() and any(folder.iterdir()):
+        raise InputError(f"{folder}: not empty and not a fidelity folder; use another -o folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, text)
+
+
+def _device() -> str:
+    torch = sys.modules.get("torch")  # only a training evaluator loads it
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
+
+
+def measure(
+    source: str,
+    budgets: Sequence[int],
+    *,
+    sample: int,
+    seed: int,
+    output: Path | None,
+    overrides: Sequence[str],
+) -> tuple[Path, dict[int, np.ndarray], int]:
+    """Train what is missing; return the folder, the fitness per budget (genotypes with a result at
+    every budget, in sample order) and how many genotypes were left out (failed at some budget)."""
+    config = load_config(source, overrides)
+    if "steps" not in type(config.evaluator).model_fields:
+        raise InputError(
+            f"--budgets: evaluator.kind {config.evaluator.kind!r} has no training steps to vary; "
+            "use a training config, or a table's columns with --columns"
+        )
+    folder = output or Path("runs") / f"fidelity-{Path(source).stem}-s{seed}"
+    described = config.to_dict()
+    described["evaluator"] = {k: v for k, v in described["evaluator"].items() if k != "steps"}
+    described.pop("budget", None)
+    described.pop("executor", None)
+    _check_settings(folder, {"config": described, "seed": seed})
+    genotypes = sample_genotypes(config, sample, seed)
+    results_path = folder / RESULTS_FILE
+    results = read_results(results_path)
+    for steps in budgets:
+        missing = [(i, key, g) for i, (key, g) in enumerate(genotypes) if (key, steps) not in results]
+        if not missing:
+            continue
+        evaluator = prepare_evaluator(load_config(source, [*overrides, f"evaluator.steps={steps}"])).evaluator
+        device = _device()
+        for done, (index, key, genotype) in enumerate(missing, 1):
+            task = Task(0, genotype, derive_seed(seed, "fidelity-evaluation", key))
+            result = run_task(evaluator, task, device, "fidelity")
+            record = _record(index, key, genotype, steps, result)
+            append_result(results_path, record)
+            results[key, steps] = record
+            shown = "failed" if result.fitness is None else f"{result.fitness:.4f}"
+            click.echo(f"{steps} steps: {done}/{len(missing)} genotype {index} {key[:8]} → {shown}", err=True)
+        del evaluator
+    kept = [key for key, _ in genotypes if all(results[key, steps]["status"] == "done" for steps in budgets)]
+    scores = {steps: np.array([float(results[key, steps]["fitness"]) for key in kept]) for steps in budgets}
+    return folder, scores, len(genotypes) - len(kept)
+
+
+def _record(index: int, key: str, genotype: Genotype, steps: int, result: EvalResult) -> dict[str, Any]:
+    fitness = result.fitness
+    metrics = {k: v for k, v in result.metrics.items() if not (isinstance(v, float) and not math.isfinite(v))}
+    return {
+        "sample": index,
+        "key": key,
+        "steps": steps,
+        "status": result.status,
+        "fitness": fitness,
+        "error": result.error,
+        "metrics": metrics,
+        "genotype": genotype.to_dict(),
+    }

@@ -1,0 +1,213 @@
+"""``hiernas fidelity``: the rank statistics against scipy's (ties included), a table's columns and a
+trained sample through the command line, bad input, and a resumed measurement that trains nothing
+twice."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from hiernas.cli import main
+from hiernas.rank_agreement import agreement, average_ranks, kendall_tau, spearman_rho, top_indices
+from tests.conftest import ROOT
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _same(ours: float | None, theirs: float) -> bool:
+    if ours is None or math.isnan(ours):
+        return math.isnan(theirs)
+    return math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3, 17, 400])
+@pytest.mark.parametrize("levels", [None, 3, 8])  # None: no ties; else values rounded to few levels
+def test_statistics_equal_scipy(n: int, levels: int | None) -> None:
+    rng = np.random.default_rng(n * 31 + (levels or 0))
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    if levels is not None:
+        x, y = np.round(x * levels / 4), np.round(y * levels / 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns on a constant input (n=2 with ties)
+        tau, rho = scipy.stats.kendalltau(x, y).statistic, scipy.stats.spearmanr(x, y).statistic
+    assert _same(kendall_tau(x, y), tau)
+    assert _same(spearman_rho(x, y), rho)
+    np.testing.assert_array_equal(average_ranks(x), scipy.stats.rankdata(x))
+
+
+def test_constant_scores_have_no_correlation() -> None:
+    assert math.isnan(kendall_tau(np.ones(5), np.arange(5.0)))
+    assert math.isnan(spearman_rho(np.arange(5.0), np.ones(5)))
+
+
+def _write_table(path: Path, rows: list[tuple[float, float, float]]) -> Path:
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["arch", "cheap", "mid", "full"])
+        for index, row in enumerate(rows):
+            writer.writerow([f"a{index}", *row])
+    return path
+
+
+def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    full = np.round(rng.normal(70, 5, size=60), 1)
+    mid = np.round(full + rng.normal(0, 2, size=60), 0)  # rounding makes ties
+    cheap = np.round(full + rng.normal(0, 8, size=60), 0)
+    table = _write_table(tmp_path / "t.csv", list(zip(cheap, mid, full, strict=True)))
+    code, out, err = _cli("fidelity", str(table), "--columns", "cheap,mid,full", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["reference"] == "full"
+    by_column = {entry["column"]: entry for entry in report["agreement"]}
+    assert set(by_column) == {"cheap", "mid"}
+    best = np.argsort(-full, kind="stable")[:6]  # 10% of 60
+    for name, values in (("cheap", cheap), ("mid", mid)):
+        entry = by_column[name]
+        assert entry["rows"] == 60 and entry["top_k"] == 6
+        assert _same(entry["kendall_tau"], scipy.stats.kendalltau(values, full).statistic)
+        assert _same(entry["spearman_rho"], scipy.stats.spearmanr(values, full).statistic)
+        assert _same(entry["top_kendall_tau"], scipy.stats.kendalltau(values[best], full[best]).statistic)
+        their_top = set(np.argsort(-values, kind="stable")[:6].tolist())
+        assert entry["top_k_overlap"] == len(their_top & set(best.tolist())) / 6
+    code, out, _ = _cli("fidelity", str(table), "--columns", "cheap,full")
+    assert code == 0 and "cheap" in out and "kendall" in out
+
+
+def test_table_mode_needs_no_torch(tmp_path: Path) -> None:
+    table = _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 1, 4), (3, 3, 5)])
+    code = (
+        "import sys; sys.modules['torch'] = None; from hiernas.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "fidelity", str(table), "--columns", "cheap,full", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["agreement"][0]["kendall_tau"] == 1.0
+
+
+def test_top_k_and_its_tau() -> None:
+    reference = np.array([10.0, 9, 8, 7, 6, 5, 4, 3, 2, 1])
+    cheap = np.array([1.0, 9, 8, 7, 6, 5, 4, 3, 2, 10])  # swaps the best and the worst
+    figures = agreement("cheap", cheap, reference, top_fraction=0.3)
+    assert figures.top_k == 3
+    assert list(top_indices(cheap, 3)) == [9, 1, 2]
+    assert figures.top_k_overlap == pytest.approx(2 / 3)
+    assert figures.top_kendall_tau == pytest.approx(scipy.stats.kendalltau([1, 9, 8], [10, 9, 8]).statistic)
+
+
+def test_nb201_validation_against_test(nb201_table: Path) -> None:
+    code, out, err = _cli(
+        "fidelity", str(nb201_table), "--columns", "cifar10-val-12ep,cifar10-test-12ep", "--json"
+    )
+    assert code == 0, err
+    (entry,) = json.loads(out)["agreement"]
+    columns = {"cifar10-val-12ep": [], "cifar10-test-12ep": []}  # type: dict[str, list[float]]
+    with nb201_table.open(newline="") as file:
+        for row in csv.DictReader(file):
+            for name, values in columns.items():
+                values.append(float(row[name]))
+    val, test = np.array(columns["cifar10-val-12ep"]), np.array(columns["cifar10-test-12ep"])
+    assert entry["rows"] == 15625
+    assert _same(entry["kendall_tau"], scipy.stats.kendalltau(val, test).statistic)
+    assert _same(entry["spearman_rho"], scipy.stats.spearmanr(val, test).statistic)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["missing.csv", "--columns", "cheap,full"], "no such table"),
+        (["t.csv", "--columns", "cheap,nope"], "no column 'nope'"),
+        (["bad.csv", "--columns", "cheap,full"], "row 3, column 'cheap'"),
+        (["t.csv", "--columns", "cheap"], "at least two"),
+        (["t.csv"], "give --columns"),
+        (["t.csv", "--columns", "cheap,full", "--budgets", "1,2"], "give --columns"),
+        (["digits", "--budgets", "5,x"], "'x' is not a whole number"),
+        (["digits", "--budgets", "5,5"], "at least two different"),
+        (["nb201", "--budgets", "5,10", "--set", "evaluator.table=TABLE"], "no training steps"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
+    _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 3, 4)])
+    (tmp_path / "bad.csv").write_text("arch,cheap,mid,full\na,1,1,1\nb,high,2,2\n")
+    resolved = [
+        str(tmp_path / a) if a.endswith(".csv") else a.replace("TABLE", str(tmp_path / "t.csv")) for a in args
+    ]
+    code, _, err = _cli("fidelity", *resolved)
+    assert code == 2, err
+    assert err.startswith("hiernas: error: ") and err.count("\n") == 1, err
+    assert fragment in err, err
+
+
+TINY = [
+    *("--set", "network.channels=4", "--set", "evaluator.batch_size=16"),
+    *("--set", "evaluator.warmup_steps=0", "--set", "space.init_mutations=20"),
+]
+
+
+COMMAND = (sys.executable, "-m", "hiernas", "fidelity", "digits", "--budgets", "2,4")
+
+
+def _measure(folder: Path, sample: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HIERNAS_THREADS": "1"}
+    return subprocess.run(
+        [*COMMAND, "--sample", str(sample), "-o", str(folder), "--json", *TINY],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+def _records(folder: Path) -> list[dict]:
+    lines = (folder / "results.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b""  # every record ends its line
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
+    folder = tmp_path / "fidelity"
+    first = _measure(folder, 2)
+    assert first.returncode == 0, first.stderr
+    records = _records(folder)
+    assert sorted((r["sample"], r["steps"]) for r in records) == [(0, 2), (0, 4), (1, 2), (1, 4)]
+    assert all(r["status"] == "done" and 0 <= r["fitness"] <= 1 for r in records)
+    report = json.loads(first.stdout)
+    assert report["reference"] == "4" and report["agreement"][0]["rows"] == 2
+    # A kill in the middle of a write leaves a partial last line: it is cut off, not misread.
+    with (folder / "results.jsonl").open("ab") as file:
+        file.write(b'{"sample": 2, "key": "')
+    second = _measure(folder, 3)
+    assert second.returncode == 0, second.stderr
+    again = _records(folder)
+    assert again[:4] == records  # nothing finished was trained again
+    assert sorted((r["sample"], r["steps"]) for r in again[4:]) == [(2, 2), (2, 4)]
+    assert second.stderr.count("→") == 2, second.stderr
+    assert json.loads(second.stdout)["agreement"][0]["rows"] == 3
+    # Other settings in the same folder would mix incomparable results: refused.
+    code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(folder))
+    assert code == 2 and "another config or seed" in err, err
