@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from scipy.stats import kendalltau
 
 from evolution.driver import Driver, RunStatus
 from evolution.executors.inline import InlineExecutor
-from evolution.guided import GuidedEvolution
+from evolution.guided import GuidedEvolution, fit_size
 from evolution.journal import FILENAME, Journal
 from evolution.path_encoding import PathEncoder, paths
 from evolution.predictor import FitnessPredictor
@@ -154,9 +155,9 @@ def test_resuming_a_guided_run_proposes_what_the_uninterrupted_run_proposed(
 ) -> None:
     """The predictor is rebuilt from the journal's history on resume, never saved: stopping and
     resuming in steps (before, at and after the predictor takes over) writes the same journal."""
-    whole = _guided_run(tmp_path / "whole", 40, aging)
-    assert whole.finished == 40
-    for budget in (5, 10, 11, 23, 40):
+    whole = _guided_run(tmp_path / "whole", 30, aging)
+    assert whole.finished == 30
+    for budget in (5, 11, 30):
         _guided_run(tmp_path / "steps", budget, aging)
     assert journal_rows(tmp_path / "steps") == journal_rows(tmp_path / "whole")
 
@@ -166,7 +167,14 @@ def test_without_the_setting_evolution_is_unchanged_and_guided_proposals_are_new
 ) -> None:
     settings = {"population": 8, "tournament": 0.25, "aging": False, "init_mutations": 100}
     assert type(make_strategy("evolution", PRESETS["nb201"], 0, settings)).__name__ == "TournamentEvolution"
-    _guided_run(tmp_path / "run", 40, aging=False)
+    _guided_run(tmp_path / "run", 30, aging=False)
     rows = journal_rows(tmp_path / "run")["proposals"]
     guided = rows[10:]  # after start_after results, every proposal is a network not evaluated before
     assert all(row[8] is None for row in guided)  # cached_from: never answered from the cache
+
+
+def test_refits_follow_a_schedule_of_the_result_count_alone() -> None:
+    sizes = [fit_size(n) for n in range(200)]
+    assert sizes[:32] == list(range(32))  # every result refits while there are few
+    assert all(a <= b <= n for n, (a, b) in enumerate(itertools.pairwise(sizes), start=1))
+    assert len(set(sizes[20:151])) < 50  # a 150-evaluation table run refits about 40 times
