@@ -110,7 +110,7 @@ def journal_run(run_dir: Path) -> None:
     print(
         f"\n{run_dir}: {len(done)} fresh results, trained on the first {split}, predicting {len(done) - split}"
     )
-    if split < 2 or len(done) - split < 2:
+    if split < 5 or len(done) - split < 5:
         print("too few results for a τ")
         return
     print(f"Kendall τ: {tau(done[:split], done[split:], 0):.3f}")
