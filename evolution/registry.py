@@ -70,15 +70,18 @@ STRATEGIES: Registry[StrategyFactory] = Registry("strategy")
 def _evolution(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.tournament import TournamentEvolution
 
-    return TournamentEvolution(
-        space,
-        seed=seed,
-        population=settings["population"],
-        tournament=settings["tournament"],
-        aging=settings["aging"],
-        init_mutations=settings["init_mutations"],
-        neutral=settings.get("neutral", "drop"),
-    )
+    evolution = {
+        "population": settings["population"],
+        "tournament": settings["tournament"],
+        "aging": settings["aging"],
+        "init_mutations": settings["init_mutations"],
+        "neutral": settings.get("neutral", "drop"),
+    }
+    if settings.get("predictor") is not None:
+        from evolution.guided import GuidedEvolution
+
+        return GuidedEvolution(space, seed=seed, **settings["predictor"], **evolution)
+    return TournamentEvolution(space, seed=seed, **evolution)
 
 
 @STRATEGIES.register("random")

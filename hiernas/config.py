@@ -265,6 +265,18 @@ class RLConfig(_Section):
     reward: Literal["paper", "scaled"] = "scaled"
 
 
+class PredictorConfig(_Section):
+    """Evolution guided by a fitness predictor learned from the journal (evolution/guided.py)."""
+
+    # Children made per ask (one tournament and one mutation each); the acquisition picks one.
+    candidates: int = Field(default=100, ge=1)
+    # ucb: mean + beta · ensemble spread; thompson: one ensemble member's best; mean: exploit.
+    acquisition: Literal["ucb", "thompson", "mean"] = "ucb"
+    # Fresh successful results needed before the predictor chooses (before: plain evolution).
+    start_after: int = Field(default=20, ge=2)
+    beta: float = Field(default=1.0, ge=0)
+
+
 class SearchConfig(_Section):
     strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
@@ -280,6 +292,8 @@ class SearchConfig(_Section):
     # A mutated child whose network was evaluated before (a dead edge or unused motif changed):
     # join the population as an individual of its own, or drop it (see evolution/tournament.py).
     neutral: Literal["join", "drop"] = "drop"
+    # Unset: the paper's evolution. Set (even to {}): guided evolution, see PredictorConfig.
+    predictor: PredictorConfig | None = None
     rl: RLConfig = RLConfig()
 
     @field_validator("dedup", mode="before")

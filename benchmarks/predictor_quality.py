@@ -1,0 +1,149 @@
+"""How well the fitness predictor (evolution/predictor.py) ranks networks it has not seen.
+
+Kendall's τ (scipy.stats.kendalltau) between the predicted and the true fitness of held-out
+evaluations:
+
+- NB201: train on 20, 50 and 100 cells drawn as the search's initial population is (1000 random
+  mutations), test on 1000 other distinct cells, over several seeds;
+- a real run's journal (``--journal RUN_DIR``, e.g. ``hiernas evolve configs/digits.yaml --run-dir
+  /tmp/digits-run``): train on the first 80 % of its fresh successful results in the order they
+  were told, predict the rest (the situation inside a run: the future is what is predicted).
+
+    python benchmarks/predictor_quality.py [--table ../shared/data/nb201-12epoch.csv] [--seeds 5]
+        [--journal /tmp/digits-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from scipy.stats import kendalltau
+
+from evolution.evaluation import EvalResult
+from evolution.journal import FILENAME, Journal
+from evolution.predictor import FitnessPredictor
+from evolution.registry import make_strategy
+from evolution.seeding import numpy_rng, python_rng
+from motifs import PRESETS, Genotype, Space, sample
+from motifs.canonical import canonical_key
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from strategy_comparison import DEFAULT_TABLE, LookupEvaluator
+
+from evolution.evaluation import EvalContext
+from hiernas.config import load_config
+
+TRAIN_SIZES = (20, 50, 100)
+TEST_SIZE = 1000
+
+
+def tau(train: Sequence[tuple[Genotype, float]], test: Sequence[tuple[Genotype, float]], seed: int) -> float:
+    predictor = FitnessPredictor(train[0][0].primitives)
+    predictor.fit([g for g, _ in train], [f for _, f in train], numpy_rng(seed, "quality"))
+    predicted = predictor.predict([g for g, _ in test]).mean
+    return float(kendalltau(predicted, [f for _, f in test])[0])
+
+
+def nb201(table: Path, seeds: int) -> None:
+    config = load_config("nb201", [f"evaluator.table={table}"])
+    space, evaluator = config.space.to_space(), LookupEvaluator.from_config(config.evaluator)
+    print(f"NB201 ({table.name}, fitness {config.evaluator.fitness}), {TEST_SIZE} unseen cells per seed\n")
+    print("| training points | Kendall τ (mean ± std over seeds) | seconds per fit+predict |")
+    print("|---|---|---|")
+    for size in TRAIN_SIZES:
+        taus, seconds = [], []
+        for seed in range(seeds):
+            rng = python_rng(seed, "quality-sample")
+            cells: dict[str, tuple[Genotype, float]] = {}
+            while len(cells) < size + TEST_SIZE:
+                genotype = sample(space, rng, config.space.init_mutations)
+                result = evaluator(genotype, EvalContext(seed=0))
+                if result.ok:
+                    cells.setdefault(canonical_key(genotype), (genotype, float(result.fitness)))
+            ordered = list(cells.values())
+            start = time.perf_counter()
+            taus.append(tau(ordered[:size], ordered[size:], seed))
+            seconds.append(time.perf_counter() - start)
+        print(
+            f"| {size} | {statistics.mean(taus):.3f} ± {statistics.stdev(taus) if len(taus) > 1 else 0.0:.3f} | "
+            f"{statistics.mean(seconds):.3f} |",
+            flush=True,
+        )
+
+
+def ask_cost(name: str, space: Space, evaluate: Callable[[Genotype], float | None], settings: dict) -> None:
+    """Seconds per ask of plain and of guided evolution over a 150-evaluation run (told inline, as
+    a table run is): the predictor's whole cost, refits included, sits in the guided asks."""
+    for label, predictor in (("plain", None), ("guided", {"candidates": 100, "acquisition": "ucb"})):
+        strategy = make_strategy("evolution", space, 0, {**settings, "predictor": predictor})
+        seconds: list[float] = []
+        for proposal_id in range(150):
+            start = time.perf_counter()
+            proposal = strategy.ask()
+            seconds.append(time.perf_counter() - start)
+            assert proposal is not None
+            fitness = evaluate(proposal.genotype)
+            result = (
+                EvalResult("done", fitness, {}) if fitness is not None else EvalResult.failed("not found")
+            )
+            strategy.tell(proposal_id, proposal, result)
+        late = seconds[settings["population"] :]
+        print(
+            f"| {name} | {label} | {1000 * statistics.mean(late):.1f} | {1000 * max(late):.1f} |",
+            flush=True,
+        )
+
+
+def journal_run(run_dir: Path) -> None:
+    journal = Journal.open(run_dir / FILENAME, read_only=True)
+    try:
+        history = journal.history()
+    finally:
+        journal.close()
+    done = [(t.proposal.genotype, float(t.result.fitness)) for t in history if t.result.ok and not t.cached]
+    split = round(0.8 * len(done))
+    print(
+        f"\n{run_dir}: {len(done)} fresh results, trained on the first {split}, predicting {len(done) - split}"
+    )
+    if split < 5 or len(done) - split < 5:
+        print("too few results for a τ")
+        return
+    print(f"Kendall τ: {tau(done[:split], done[split:], 0):.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--table", type=Path, default=DEFAULT_TABLE)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--journal", type=Path, help="a run directory to check on (e.g. a digits run)")
+    args = parser.parse_args(argv)
+    config = load_config("nb201", [f"evaluator.table={args.table}"])
+    lookup = LookupEvaluator.from_config(config.evaluator)
+    print("\n| space | evolution | ms per ask after the initial population (mean) | max |\n|---|---|---|---|")
+    ask_cost(
+        "nb201 (table)",
+        config.space.to_space(),
+        lambda g: lookup(g, EvalContext(seed=0)).fitness,
+        {"population": 20, "tournament": 0.25, "aging": False, "init_mutations": 1000},
+    )
+    noise = python_rng(0, "ask-cost")
+    ask_cost(
+        "hierarchical (synthetic fitness)",
+        PRESETS["hierarchical"],
+        lambda g: noise.random(),
+        {"population": 20, "tournament": 0.25, "aging": False, "init_mutations": 1000},
+    )
+    nb201(args.table, args.seeds)
+    if args.journal:
+        journal_run(args.journal)
+
+
+if __name__ == "__main__":
+    main()

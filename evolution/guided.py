@@ -1,0 +1,125 @@
+"""Tournament evolution guided by a fitness predictor (BANANAS, White et al. 2021; NPENAS, Wei et al.
+2022): each ask makes many children and proposes the one a model of the results so far prefers.
+
+Until ``start_after`` results are in (and during the initial population) it asks exactly as
+TournamentEvolution does. After that, each ask runs ``candidates`` tournaments, mutates each winner
+once, drops the children whose network was already evaluated (their result is known, so proposing
+one would spend an ask on nothing), and proposes the child the acquisition prefers. The first
+candidate is drawn from the same streams as the unguided child of that ask.
+
+The predictor is refitted only when enough new results arrived since the last fit (``fit_size``),
+on the successful fresh results in the order the run was told them, with a generator derived from the run seed and
+the number of those results. A resumed run replays the journal's history into the same training
+set and so proposes exactly what the uninterrupted run would: nothing about the model is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evolution.evaluation import EvalResult
+from evolution.predictor import ACQUISITIONS, FitnessPredictor, acquire
+from evolution.seeding import numpy_rng, python_rng
+from evolution.strategy import Proposal, Told
+from evolution.tournament import TournamentEvolution
+from motifs import Genotype, Space, mutate
+from motifs.canonical import canonical_key
+
+
+def fit_size(results: int) -> int:
+    """How many of the first results the model is fitted on: all of them up to 31, then in steps of
+    1/16 of their number (a refit after every 2nd result at 32, every 9th at 150). A fresh result
+    then moves the model as much as a refit costs, and a 150-evaluation table run refits about 40
+    times instead of 130. A function of the count alone, so a resumed run fits the same sets."""
+    return results - results % max(1, results // 16)
+
+
+class GuidedEvolution(TournamentEvolution):
+    name = "evolution"
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        seed: int,
+        candidates: int = 100,
+        acquisition: str = "ucb",
+        start_after: int = 20,
+        beta: float = 1.0,
+        trees: int = 32,
+        **evolution: Any,
+    ) -> None:
+        if acquisition not in ACQUISITIONS:
+            raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
+        super().__init__(space, seed=seed, **evolution)
+        self.candidates, self.acquisition = candidates, acquisition
+        self.start_after, self.beta = start_after, beta
+        self.predictor = FitnessPredictor(space.primitives, trees=trees)
+        self._reset_training()
+
+    def _reset_training(self) -> None:
+        self.train_genotypes: list[Genotype] = []
+        self.train_fitness: list[float] = []
+        self.evaluated: set[str] = set()
+        self.fitted_on = -1
+
+    def ask(self) -> Proposal | None:
+        if (
+            self.initial_asked < self.population_size
+            or not len(self.population)
+            or len(self.train_fitness) < max(self.start_after, 2)
+        ):
+            return super().ask()
+        size = fit_size(len(self.train_fitness))
+        if self.fitted_on != size:
+            self.fitted_on = size
+            self.predictor.fit(
+                self.train_genotypes[:size],
+                self.train_fitness[:size],
+                numpy_rng(self.seed, "predictor", size),
+            )
+        tournaments = numpy_rng(self.seed, "tournament", self.asked)
+        mutations = python_rng(self.seed, "ask", self.asked)
+        children: list[tuple[Genotype, int, Any]] = []
+        keys: set[str] = set()
+        first = None
+        for _ in range(self.candidates):
+            winner = self.population.tournament(tournaments, self.tournament_size())
+            child, record = mutate(self.population.genotypes[winner], mutations)
+            first = first or (child, winner, record)
+            key = canonical_key(child)
+            if key not in self.evaluated and key not in keys:
+                keys.add(key)
+                children.append((child, winner, record))
+        if not children:
+            children = [first]  # every candidate's network is known: the cache answers it for free
+        pick = 0
+        if len(children) > 1:
+            prediction = self.predictor.predict([child for child, _, _ in children])
+            pick = acquire(
+                prediction, self.acquisition, numpy_rng(self.seed, "acquire", self.asked), self.beta
+            )
+        child, winner, record = children[pick]
+        self.asked += 1
+        self.pending += 1
+        return Proposal(child, "mutation", parent=self.population.ids[winner], mutation=record)
+
+    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
+        super().tell(proposal_id, proposal, result, cached)
+        self._learn(proposal, result, cached)
+
+    def _learn(self, proposal: Proposal, result: EvalResult, cached: bool) -> None:
+        key = canonical_key(proposal.genotype)
+        if cached or key in self.evaluated:
+            return
+        self.evaluated.add(key)
+        if result.ok:
+            self.train_genotypes.append(proposal.genotype)
+            self.train_fitness.append(float(result.fitness))
+
+    def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
+        super().restore(state, history)
+        self._reset_training()
+        for told in history:
+            self._learn(told.proposal, told.result, told.cached)
