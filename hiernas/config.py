@@ -257,6 +257,31 @@ class RLConfig(_Section):
     reward: Literal["paper", "scaled"] = "scaled"
 
 
+class SearchObjective(_Section):
+    name: str = Field(min_length=1)
+    direction: Literal["max", "min"] = "max"
+
+
+class ConstraintBounds(_Section):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("a constraint needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"a constraint's min {self.min} is above its max {self.max}")
+        return self
+
+
+class LatencyConfig(_Section):
+    threads: int = Field(default=1, ge=1)
+    repeats: int = Field(default=30, ge=1)
+    warmup: int = Field(default=5, ge=0)
+    backend: Literal["torch", "onnxruntime"] = "torch"
+
+
 class SearchConfig(_Section):
     strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
@@ -273,6 +298,22 @@ class SearchConfig(_Section):
     # join the population as an individual of its own, or drop it (see evolution/tournament.py).
     neutral: Literal["join", "drop"] = "drop"
     rl: RLConfig = RLConfig()
+    # What the front is made of: [{name, direction}], the first one primary. Names: the evaluator's
+    # declared objectives, params, flops, latency_ms. Empty: the primary objective against params.
+    objectives: tuple[SearchObjective, ...] = ()
+    # Bounds on metrics: {params: 1.0e6} is an upper bound, {accuracy: {min: 0.9}} a lower one.
+    # Broken: never on the front; params/flops are checked before training (evolution/front.py).
+    constraints: dict[str, float | ConstraintBounds] = {}
+    # How latency_ms is measured, when an objective or constraint names it (hiernas/latency.py).
+    latency: LatencyConfig = LatencyConfig()
+
+    @field_validator("objectives")
+    @classmethod
+    def _distinct_objectives(cls, value: tuple[SearchObjective, ...]) -> tuple[SearchObjective, ...]:
+        names = [objective.name for objective in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an objective is listed twice: {', '.join(names)}")
+        return value
 
     @field_validator("dedup", mode="before")
     @classmethod
