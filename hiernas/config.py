@@ -303,9 +303,20 @@ class SearchConfig(_Section):
     objectives: tuple[SearchObjective, ...] = ()
     # Bounds on metrics: {params: 1.0e6} is an upper bound, {accuracy: {min: 0.9}} a lower one.
     # Broken: never on the front; params/flops are checked before training (evolution/front.py).
-    constraints: dict[str, float | ConstraintBounds] = {}
+    constraints: dict[str, ConstraintBounds] = {}
     # How latency_ms is measured, when an objective or constraint names it (hiernas/latency.py).
     latency: LatencyConfig = LatencyConfig()
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _upper_bounds(cls, value: Any) -> Any:
+        # A bare number is an upper bound: {params: 1.0e6} means {params: {max: 1.0e6}}.
+        if isinstance(value, Mapping):
+            return {
+                k: {"max": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
+                for k, v in value.items()
+            }
+        return value
 
     @field_validator("objectives")
     @classmethod
