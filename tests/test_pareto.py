@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from engine_helpers import journal_rows, run_table_search, synthetic_nb201_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_helpers import journal_rows, run_table_search, synthetic_nb201_table
 from evolution.evaluation import EvalContext
 from evolution.front import (
     Bound,
     crowding_distances,
     front_indices,
     hypervolume,
-    parse_constraints,
     pareto_ranks,
+    parse_constraints,
     violations,
 )
 from hiernas.config import ConfigError, load_config

@@ -85,7 +85,8 @@ def _print_front(summary: dict[str, Any]) -> None:
         return
     header = ["proposal", *names, "key"]
     rows = [
-        [str(m["proposal"]), *(_short(m["objectives"][n]) for n in names), m["key"][:12]] for m in summary["front"]
+        [str(m["proposal"]), *(_short(m["objectives"][n]) for n in names), m["key"][:12]]
+        for m in summary["front"]
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

@@ -28,7 +28,9 @@ from evolution.journal import Ranked
 from evolution.objectives import Objective
 
 
-def run_objectives(config: Mapping[str, Any], declared: Sequence[Mapping[str, Any]] | None) -> list[Objective]:
+def run_objectives(
+    config: Mapping[str, Any], declared: Sequence[Mapping[str, Any]] | None
+) -> list[Objective]:
     """The run's objectives: ``search.objectives``, or the declared primary against params."""
     units = {d["name"]: d.get("unit", "") for d in declared or ()}
     units.setdefault("params", "count")
