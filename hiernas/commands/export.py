@@ -21,7 +21,7 @@ from hiernas.export.calibration import calibrate_batch_norm
 from hiernas.export.checks import CHECK_BATCH, check_python_source, random_images, write_checked
 from hiernas.export.genotypes import export_genotypes
 from hiernas.export.python_source import python_source
-from hiernas.export.sources import Exportable, Source, read_source
+from hiernas.export.sources import Exportable, Source, read_front, read_source
 from hiernas.export.template import TEMPLATES, Template, load_export_config, make_template
 from hiernas.export.traced import export_onnx, export_torchscript
 from hiernas.export.weights import TrainedWeights, check_genotype, load_into, read_weights
@@ -42,6 +42,7 @@ def run_export(
     config: str | None = None,
     template: str | None = None,
     overrides: Sequence[str] = (),
+    front: bool = False,
 ) -> list[Path]:
     """Export and return the paths written (also printed on stdout)."""
     if fmt not in FORMATS:
@@ -52,7 +53,9 @@ def run_export(
     given = [name for name, value in network_options.items() if value]
     if not FORMATS.get(fmt).network and given:
         raise InputError(f"{given[0]} applies to networks (py, torchscript, onnx), not to {fmt} exports")
-    source = read_source(source_path, top)
+    if front and top != 1:
+        raise InputError("--front exports every member of the run's front; leave out --top")
+    source = read_front(source_path) if front else read_source(source_path, top)
     trained = read_weights(weights) if weights is not None else None
     if trained is not None and len(source.entries) > 1:
         raise InputError(f"--weights fit one genotype, but --top {top} exports {len(source.entries)}")
