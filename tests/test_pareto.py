@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from engine_helpers import journal_rows, run_table_search, synthetic_nb201_table
 from hypothesis import given, settings
@@ -150,6 +151,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_status_shows_the_front_of_any_strategy(tmp_path: Path, table: Path) -> None:
     for strategy in ("pareto", "random"):
         run_dir = tmp_path / strategy
@@ -173,3 +175,27 @@ def test_status_shows_the_front_of_any_strategy(tmp_path: Path, table: Path) -> 
         plain = _cli("status", str(run_dir)).stdout
         assert f"front (accuracy max, params min): {len(front)} member(s)" in plain
         assert str(front[0]["proposal"]) in plain.split("front (")[1]
+    written = _cli(
+        "report", str(tmp_path / "pareto"), str(tmp_path / "random"), "-o", str(tmp_path / "r.html")
+    ).stdout
+    names = {Path(line).name for line in written.split()}
+    assert {"r-pareto.png", "r-hypervolume.png", "r-front1.png"} <= names
+    page = (tmp_path / "r.html").read_text()
+    assert '<section id="front">' in page and "hypervolume against finished evaluations" in page
+
+
+def test_hypervolume_curves_never_fall_and_end_at_the_front(tmp_path: Path, table: Path) -> None:
+    from hiernas.report.pareto import common_reference, hypervolume_curve
+    from hiernas.report.runs import read_run
+
+    run_dir = tmp_path / "run"
+    _cli(
+        *("evolve", "configs/nb201-pareto.yaml", "--run-dir", str(run_dir), "--budget", "20"),
+        *("--set", f"evaluator.table={table}"),
+    )
+    run = read_run(run_dir)
+    reference = common_reference([run])
+    curve = hypervolume_curve(run, reference)
+    assert len(curve) == 20 and bool(np.all(np.diff(curve) >= 0))
+    points = [(v[0], -v[1]) for v in run.values if v is not None]
+    assert curve[-1] == pytest.approx(hypervolume([points[i] for i in front_indices(points)], reference))

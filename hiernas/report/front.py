@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evolution.evaluation import EvalResult
 from evolution.front import (
     Bound,
     front_indices,
@@ -81,6 +82,15 @@ def compute_front(
     members.sort(key=lambda item: (-primary_sign * item[1][0], item[0].proposal_id))
     volume = hypervolume([to_wvalues(values, objectives) for _, values in members], wreference)
     return Front(list(objectives), feasible, members, to_wvalues(wreference, objectives), volume)
+
+
+def feasible_values(
+    result: EvalResult, objectives: Sequence[Objective], bounds: Sequence[Bound]
+) -> tuple[float, ...] | None:
+    """A result's objective values, or None when it failed, breaks a bound or lacks a value."""
+    if not result.ok or violations(measured(result.fitness, result.metrics, objectives), bounds):
+        return None
+    return objective_values(result.fitness, result.metrics, objectives)
 
 
 def front_json(front: Front) -> dict[str, Any]:
