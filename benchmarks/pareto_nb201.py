@@ -3,7 +3,7 @@
 Pareto evolution, random search and single-objective evolution each run ``--budget`` evaluations
 on the table for every seed; each run's front (computed from its done evaluations, as ``hiernas
 status`` does) is scored by its hypervolume against the table's exact front, computed from all
-15,625 rows with hiernas's own parameter counts. The counts are computed once (minutes) and cached
+15,625 rows with hiernas's own parameter counts (NB201's network). They are computed once and cached
 in ``--cache`` (outside the repository); the reference point is the worst accuracy and the largest
 count in the whole table, so every cell lies inside it.
 
@@ -26,7 +26,6 @@ from evolution.executors.inline import InlineExecutor
 from evolution.front import front_indices, hypervolume
 from evolution.journal import FILENAME, Journal
 from evolution.registry import make_strategy
-from hiernas.config import NetworkConfig
 from hiernas.evaluators.table import load_table
 from hiernas.nb201 import SPACE, arch_to_genotype, genotype_to_arch
 from motifs.genotype import Genotype
@@ -35,15 +34,13 @@ COLUMN = "cifar10-val-12ep"
 
 
 def table_params(table: Path, cache: Path) -> dict[str, int]:
-    """Every arch's parameter count in the search template at 32×32, 10 classes (cached as JSON)."""
+    """Every arch's parameter count in NB201's own network at 32×32, 10 classes, as the table
+    evaluator records it (``hiernas.nb201_network``; cached as JSON)."""
     if cache.exists():
         return json.loads(cache.read_text())
-    from hiernas.evaluators.size import network_size
+    from hiernas.nb201_network import nb201_size
 
-    counts = {
-        arch: network_size(arch_to_genotype(arch), NetworkConfig(), (3, 32, 32), 10)[0]
-        for arch in load_table(table).rows
-    }
+    counts = {arch: nb201_size(arch_to_genotype(arch), (3, 32, 32), 10)[0] for arch in load_table(table).rows}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(counts))
     return counts

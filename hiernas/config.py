@@ -275,6 +275,15 @@ class ConstraintBounds(_Section):
         return self
 
 
+def _number_or_same(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 class LatencyConfig(_Section):
     threads: int = Field(default=1, ge=1)
     repeats: int = Field(default=30, ge=1)
@@ -310,13 +319,19 @@ class SearchConfig(_Section):
     @field_validator("constraints", mode="before")
     @classmethod
     def _upper_bounds(cls, value: Any) -> Any:
-        # A bare number is an upper bound: {params: 1.0e6} means {params: {max: 1.0e6}}.
-        if isinstance(value, Mapping):
-            return {
-                k: {"max": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
-                for k, v in value.items()
-            }
-        return value
+        # A bare number is an upper bound: {params: 1.0e6} means {params: {max: 1.0e6}}. PyYAML reads
+        # 1.0e6 (no sign in the exponent) as a string, so a string that is a number counts as one.
+        if not isinstance(value, Mapping):
+            return value
+        return {
+            name: {"max": _number_or_same(bound)}
+            for name, bound in value.items()
+            if not isinstance(bound, Mapping)
+        } | {
+            name: {k: _number_or_same(v) for k, v in bound.items()}
+            for name, bound in value.items()
+            if isinstance(bound, Mapping)
+        }
 
     @field_validator("objectives")
     @classmethod

@@ -45,9 +45,14 @@ def measure_latency(
     input_shape: tuple[int, int, int],
     classes: int,
     settings: LatencySettings = LatencySettings(),
+    *,
+    nb201: bool = False,
 ) -> tuple[float, dict[str, Any]]:
-    """(median milliseconds of one batch-1 forward pass on the CPU, the measuring context)."""
-    key = (canonical_key(genotype), network, tuple(input_shape), classes, settings)
+    """(median milliseconds of one batch-1 forward pass on the CPU, the measuring context), of the
+    genotype's network in the template or (``nb201``) in NAS-Bench-201's own network."""
+    # NB201's network computes dead edges too: there the whole cell, not the canonical key, decides.
+    identity = genotype.cell.matrix if nb201 else canonical_key(genotype)
+    key = (str(identity), nb201, network, tuple(input_shape), classes, settings)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -59,7 +64,12 @@ def measure_latency(
     torch.set_num_threads(settings.threads)
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            model = build_network(genotype, network, input_shape[0], classes).eval()
+            if nb201:
+                from hiernas.nb201_network import build_nb201_network
+
+                model = build_nb201_network(genotype, input_shape[0], classes).eval()
+            else:
+                model = build_network(genotype, network, input_shape[0], classes).eval()
             image = torch.zeros((1, *input_shape))
             if settings.backend == "onnxruntime":
                 run, versions = _onnx_runner(model, image, settings.threads)
@@ -80,6 +90,7 @@ def measure_latency(
         "input_shape": list(input_shape),
         "repeats": settings.repeats,
         "backend": settings.backend,
+        "network": "nb201" if nb201 else "template",
         "torch": torch.__version__,
         **versions,
     }

@@ -39,17 +39,17 @@ class ObjectiveEvaluator:
         classes: int,
         cheap: Sequence[Bound] = (),
         latency: Any = None,
+        nb201: bool = False,
     ) -> None:
         self.evaluator = evaluator
         self.network, self.input_shape, self.classes = network, tuple(input_shape), classes
         self.cheap = tuple(cheap)
         self.latency = latency  # hiernas.latency.LatencySettings, or None: not measured
+        self.nb201 = nb201  # sized and timed as NAS-Bench-201's own network (table runs)
 
     def __call__(self, genotype: Genotype, context: EvalContext) -> EvalResult:
         if self.cheap:
-            from hiernas.evaluators.size import network_size
-
-            params, flops = network_size(genotype, self.network, self.input_shape, self.classes)  # type: ignore[arg-type]
+            params, flops = self._size(genotype)
             broken = violations({"params": params, "flops": flops}, self.cheap)
             if broken:
                 return EvalResult.failed(
@@ -64,11 +64,20 @@ class ObjectiveEvaluator:
         from hiernas.latency import measure_latency
 
         milliseconds, where = measure_latency(
-            genotype, self.network, self.input_shape, self.classes, self.latency
+            genotype, self.network, self.input_shape, self.classes, self.latency, nb201=self.nb201
         )  # type: ignore[arg-type]
         return EvalResult(
             "done", result.fitness, {**result.metrics, "latency_ms": milliseconds, "latency_context": where}
         )
+
+    def _size(self, genotype: Genotype) -> tuple[int, int]:
+        if self.nb201:
+            from hiernas.nb201_network import nb201_size
+
+            return nb201_size(genotype, self.input_shape, self.classes)  # type: ignore[arg-type]
+        from hiernas.evaluators.size import network_size
+
+        return network_size(genotype, self.network, self.input_shape, self.classes)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> Any:
         # Everything else (objectives, validate...) is the wrapped evaluator's.
@@ -79,6 +88,7 @@ class ObjectiveEvaluator:
             "classes",
             "cheap",
             "latency",
+            "nb201",
         ):
             raise AttributeError(name)
         return getattr(self.evaluator, name)
@@ -125,5 +135,11 @@ def for_search(config: Any, evaluator: Evaluator, data_record: dict[str, Any] | 
     shape, classes = size_shape(config, data_record)
     latency = LatencySettings(**search.latency.model_dump()) if wants_latency else None
     return ObjectiveEvaluator(
-        evaluator, network=config.network, input_shape=shape, classes=classes, cheap=cheap, latency=latency
+        evaluator,
+        network=config.network,
+        input_shape=shape,
+        classes=classes,
+        cheap=cheap,
+        latency=latency,
+        nb201=config.evaluator.kind == "table",
     )
