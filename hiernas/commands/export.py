@@ -25,6 +25,7 @@ from hiernas.export.sources import Exportable, Source, read_front, read_source
 from hiernas.export.template import TEMPLATES, Template, load_export_config, make_template
 from hiernas.export.traced import export_onnx, export_torchscript
 from hiernas.export.weights import TrainedWeights, check_genotype, load_into, read_weights
+from hiernas.nb201_network import build_nb201_network
 from hiernas.network import build_network
 
 
@@ -64,6 +65,10 @@ def run_export(
         written = export_genotypes(source, directory, fmt)  # type: ignore[arg-type]
     else:
         chosen = _template(source, trained, config, template, overrides)
+        if chosen.kind == "nb201" and fmt == "py":
+            raise InputError(
+                "--format py writes hiernas's template; export NB201's network as torchscript or onnx"
+            )
         # Built (and trained weights fitted) before anything is written: bad input leaves no folder.
         models = [_network(entry, chosen, trained) for entry in source.entries]
         directory = _prepare(output or default_output(source_path))
@@ -136,7 +141,10 @@ def _network(entry: Exportable, template: Template, trained: TrainedWeights | No
     # Default initialisers draw from the global RNG: seeded inside a fork, which restores it after.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(template.seed)
-        model = build_network(entry.genotype, template.network, template.image_shape[0], template.classes)
+        if template.kind == "nb201":
+            model = build_nb201_network(entry.genotype, template.image_shape[0], template.classes)
+        else:
+            model = build_network(entry.genotype, template.network, template.image_shape[0], template.classes)
     if trained is not None:
         load_into(model, trained, f"{template.kind} template")
     else:
