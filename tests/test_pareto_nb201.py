@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,38 @@ def test_a_table_run_records_nb201_sizes_and_latency(tmp_path: Path) -> None:
     result = prepare_evaluator(config).evaluator(arch_to_genotype(NONE), EvalContext(seed=0))
     assert result.ok and result.metrics["params"] == PUBLISHED[NONE]
     assert result.metrics["latency_ms"] > 0 and result.metrics["latency_context"]["repeats"] == 2
+
+
+def test_a_table_run_exports_nb201s_network(tmp_path: Path) -> None:
+    table = synthetic_nb201_table(tmp_path / "t.csv")
+    run_dir = tmp_path / "run"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hiernas", *args], capture_output=True, text=True)
+
+    made = cli(
+        "evolve",
+        "configs/nb201-pareto.yaml",
+        "--run-dir",
+        str(run_dir),
+        "--budget",
+        "6",
+        "--set",
+        f"evaluator.table={table}",
+    )
+    assert made.returncode == 0, made.stderr
+    exported = cli("export", str(run_dir), "--front", "--format", "torchscript", "-o", str(tmp_path / "out"))
+    assert exported.returncode == 0, exported.stderr
+    assert (
+        "NAS-Bench-201 network (stem 16, 3 stages of 5 cells, residual reductions), 3x32x32"
+        in exported.stderr
+    )
+    first = Path(exported.stdout.split()[0])
+    match = re.search(r"params([0-9.]+(?:e[+-]\d+)?)", first.name)
+    assert match, first.name
+    params = float(match.group(1))
+    model = torch.jit.load(str(first))
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    assert abs(sum(p.numel() for p in model.parameters()) - params) <= params * 1e-3  # name shows 4 digits
+    refused = cli("export", str(run_dir), "--front", "--format", "py", "-o", str(tmp_path / "py"))
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
