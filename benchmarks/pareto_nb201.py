@@ -92,6 +92,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-19")
     parser.add_argument("--budget", type=int, default=150)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/hiernas/nb201-params.json")
+    parser.add_argument(
+        "--plot", type=Path, help="PNG of the exact front and each strategy's on the first seed"
+    )
     args = parser.parse_args()
     first, _, last = args.seeds.partition("-")
     seeds = range(int(first), int(last or first) + 1)
@@ -103,16 +106,40 @@ def main() -> None:
     print(f"exact front: {len(front_indices(every))} cells, hypervolume {exact:.6g}, reference {reference}")
     print("| strategy | HV ratio mean | std | min | max |")
     print("|---|---|---|---|---|")
+    fronts = {"exact (all 15,625 cells)": [every[i] for i in front_indices(every)]}
     for strategy in ("pareto", "random", "evolution"):
         ratios = []
         for seed in seeds:
             points = run(strategy, seed, evaluator, args.budget)
-            ratios.append(hypervolume([points[i] for i in front_indices(points)], reference) / exact)
+            front = [points[i] for i in front_indices(points)]
+            fronts.setdefault(f"{strategy} (seed {seed})", front)
+            ratios.append(hypervolume(front, reference) / exact)
         spread = statistics.stdev(ratios) if len(ratios) > 1 else 0.0
         print(
             f"| {strategy} | {statistics.mean(ratios):.4f} | {spread:.4f} | "
             f"{min(ratios):.4f} | {max(ratios):.4f} |"
         )
+    if args.plot:
+        plot(fronts, args.plot)
+
+
+def plot(fronts: dict[str, list[tuple[float, float]]], path: Path) -> None:
+    """Each front as a step line, params on a log axis (a small PNG: 6×3.6 inches at 80 dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    for (label, front), style in zip(fronts.items(), ("k-", "C1-", "C0--", "C2:"), strict=False):
+        ordered = sorted((-p, a * 100) for a, p in front)
+        ax.step([p for p, _ in ordered], [a for _, a in ordered], style, where="post", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (NB201 network, CIFAR-10)")
+    ax.set_ylabel("cifar10-val-12ep (%)")
+    ax.set_ylim(60, 86)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    figure.savefig(path, dpi=80)
 
 
 if __name__ == "__main__":
