@@ -84,6 +84,25 @@ def _evolution(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy
     return TournamentEvolution(space, seed=seed, **evolution)
 
 
+@STRATEGIES.register("pareto")
+def _pareto(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.front import DEFAULT_OBJECTIVES, parse_constraints
+    from evolution.objectives import Objective
+    from evolution.pareto import ParetoEvolution
+
+    objectives = settings.get("objectives") or DEFAULT_OBJECTIVES
+    return ParetoEvolution(
+        space,
+        seed=seed,
+        objectives=[Objective(o["name"], o.get("direction", "max"), o.get("unit", "")) for o in objectives],
+        constraints=parse_constraints(settings.get("constraints")),
+        population=settings["population"],
+        tournament=settings["tournament"],
+        aging=settings["aging"],
+        init_mutations=settings["init_mutations"],
+    )
+
+
 @STRATEGIES.register("random")
 def _random(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.random_search import RandomSearch

@@ -221,6 +221,7 @@ def train(genotype: Path, config: str, output: Path | None, overrides: Sequence[
 @click.option(
     "--top", type=click.IntRange(min=1), default=1, show_default=True, help="How many of a run's best."
 )
+@click.option("--front", is_flag=True, help="Every member of the run's Pareto front (see status).")
 @click.option(
     "--weights",
     type=_existing_path,
@@ -251,6 +252,7 @@ def export(
     config: str | None,
     template: str | None,
     overrides: Sequence[str],
+    front: bool,
 ) -> None:
     """Export a run's best genotypes (or one genotype file) as genotype files, PyTorch source,
     TorchScript or ONNX; every file is checked against the PyTorch module on the spot."""
@@ -265,6 +267,7 @@ def export(
         config=config,
         template=template,
         overrides=overrides,
+        front=front,
     )
 
 

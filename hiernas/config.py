@@ -277,6 +277,40 @@ class PredictorConfig(_Section):
     beta: float = Field(default=1.0, ge=0)
 
 
+class SearchObjective(_Section):
+    name: str = Field(min_length=1)
+    direction: Literal["max", "min"] = "max"
+
+
+class ConstraintBounds(_Section):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("a constraint needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"a constraint's min {self.min} is above its max {self.max}")
+        return self
+
+
+def _number_or_same(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class LatencyConfig(_Section):
+    threads: int = Field(default=1, ge=1)
+    repeats: int = Field(default=30, ge=1)
+    warmup: int = Field(default=5, ge=0)
+    backend: Literal["torch", "onnxruntime"] = "torch"
+
+
 class SearchConfig(_Section):
     strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
@@ -295,6 +329,39 @@ class SearchConfig(_Section):
     # Unset: the paper's evolution. Set (even to {}): guided evolution, see PredictorConfig.
     predictor: PredictorConfig | None = None
     rl: RLConfig = RLConfig()
+    # What the front is made of: [{name, direction}], the first one primary. Names: the evaluator's
+    # declared objectives, params, flops, latency_ms. Empty: the primary objective against params.
+    objectives: tuple[SearchObjective, ...] = ()
+    # Bounds on metrics: {params: 1.0e6} is an upper bound, {accuracy: {min: 0.9}} a lower one.
+    # Broken: never on the front; params/flops are checked before training (evolution/front.py).
+    constraints: dict[str, ConstraintBounds] = {}
+    # How latency_ms is measured, when an objective or constraint names it (hiernas/latency.py).
+    latency: LatencyConfig = LatencyConfig()
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _upper_bounds(cls, value: Any) -> Any:
+        # A bare number is an upper bound: {params: 1.0e6} means {params: {max: 1.0e6}}. PyYAML reads
+        # 1.0e6 (no sign in the exponent) as a string, so a string that is a number counts as one.
+        if not isinstance(value, Mapping):
+            return value
+        return {
+            name: {"max": _number_or_same(bound)}
+            for name, bound in value.items()
+            if not isinstance(bound, Mapping)
+        } | {
+            name: {k: _number_or_same(v) for k, v in bound.items()}
+            for name, bound in value.items()
+            if isinstance(bound, Mapping)
+        }
+
+    @field_validator("objectives")
+    @classmethod
+    def _distinct_objectives(cls, value: tuple[SearchObjective, ...]) -> tuple[SearchObjective, ...]:
+        names = [objective.name for objective in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an objective is listed twice: {', '.join(names)}")
+        return value
 
     @field_validator("dedup", mode="before")
     @classmethod

@@ -21,10 +21,11 @@ from hiernas.export.calibration import calibrate_batch_norm
 from hiernas.export.checks import CHECK_BATCH, check_python_source, random_images, write_checked
 from hiernas.export.genotypes import export_genotypes
 from hiernas.export.python_source import python_source
-from hiernas.export.sources import Exportable, Source, read_source
+from hiernas.export.sources import Exportable, Source, read_front, read_source
 from hiernas.export.template import TEMPLATES, Template, load_export_config, make_template
 from hiernas.export.traced import export_onnx, export_torchscript
 from hiernas.export.weights import TrainedWeights, check_genotype, load_into, read_weights
+from hiernas.nb201_network import build_nb201_network
 from hiernas.network import build_network
 
 
@@ -42,6 +43,7 @@ def run_export(
     config: str | None = None,
     template: str | None = None,
     overrides: Sequence[str] = (),
+    front: bool = False,
 ) -> list[Path]:
     """Export and return the paths written (also printed on stdout)."""
     if fmt not in FORMATS:
@@ -52,7 +54,9 @@ def run_export(
     given = [name for name, value in network_options.items() if value]
     if not FORMATS.get(fmt).network and given:
         raise InputError(f"{given[0]} applies to networks (py, torchscript, onnx), not to {fmt} exports")
-    source = read_source(source_path, top)
+    if front and top != 1:
+        raise InputError("--front exports every member of the run's front; leave out --top")
+    source = read_front(source_path) if front else read_source(source_path, top)
     trained = read_weights(weights) if weights is not None else None
     if trained is not None and len(source.entries) > 1:
         raise InputError(f"--weights fit one genotype, but --top {top} exports {len(source.entries)}")
@@ -61,6 +65,10 @@ def run_export(
         written = export_genotypes(source, directory, fmt)  # type: ignore[arg-type]
     else:
         chosen = _template(source, trained, config, template, overrides)
+        if chosen.kind == "nb201" and fmt == "py":
+            raise InputError(
+                "--format py writes hiernas's template; export NB201's network as torchscript or onnx"
+            )
         # Built (and trained weights fitted) before anything is written: bad input leaves no folder.
         models = [_network(entry, chosen, trained) for entry in source.entries]
         directory = _prepare(output or default_output(source_path))
@@ -133,7 +141,10 @@ def _network(entry: Exportable, template: Template, trained: TrainedWeights | No
     # Default initialisers draw from the global RNG: seeded inside a fork, which restores it after.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(template.seed)
-        model = build_network(entry.genotype, template.network, template.image_shape[0], template.classes)
+        if template.kind == "nb201":
+            model = build_nb201_network(entry.genotype, template.image_shape[0], template.classes)
+        else:
+            model = build_network(entry.genotype, template.network, template.image_shape[0], template.classes)
     if trained is not None:
         load_into(model, trained, f"{template.kind} template")
     else:

@@ -12,14 +12,24 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from hiernas.errors import InputError
-from hiernas.report import figures, html, stats
+from hiernas.report import figures, html, pareto, stats
 from hiernas.report.runs import Run, read_runs
 from hiernas.run_dir import write_atomically
 from motifs import Genotype
 
 SUFFIXES = (".html", ".htm")
 # The PNGs a report may write beside its page, named by the section that shows them.
-IMAGES = ("convergence", "distribution", "runs", "best")
+IMAGES = (
+    "convergence",
+    "distribution",
+    "runs",
+    "best",
+    "pareto",
+    "hypervolume",
+    "front1",
+    "front2",
+    "front3",
+)
 
 
 def run_report(run_dirs: Sequence[Path], output: Path, *, top: int = 10) -> list[Path]:
@@ -75,7 +85,27 @@ def _images(
 
         genotype = Genotype.from_dict(ranked[0].architecture.genotype, registered_only=False)
         images["best"] = figures.png_bytes(draw_figure(genotype))
+    if pareto.comparable(runs):
+        images["pareto"] = figures.png_bytes(pareto.scatter(groups))
+        images["hypervolume"] = figures.png_bytes(
+            pareto.hypervolume_figure(groups, pareto.common_reference(runs))
+        )
+        images.update(_front_drawings(groups))
     return images
+
+
+def _front_drawings(groups: Sequence[stats.Group]) -> dict[str, bytes]:
+    """Small drawings of up to three members of the front of every run pooled: the best primary
+    objective, the other extreme, and one between."""
+    from hiernas.drawing import draw_figure
+
+    pooled = stats.Group("all", tuple(run for group in groups for run in group.runs), ())
+    front = pareto.pooled_front(pooled)
+    picks = sorted({0, len(front) // 2, len(front) - 1}) if front else []
+    return {
+        f"front{n}": figures.png_bytes(draw_figure(Genotype.from_dict(front[i][1], registered_only=False)))
+        for n, i in enumerate(picks, start=1)
+    }
 
 
 def _version() -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from evolution.objectives import OBJECTIVES_KEY, Objective
+from hiernas.report.front import compute_front, front_json, run_constraints, run_objectives
 from hiernas.run_dir import open_journal_read_only, read_config
 
 
@@ -19,6 +20,7 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
             counts = journal.counts()
             ranked = journal.top(top)
             objectives = journal.read_meta(OBJECTIVES_KEY)
+            every_done = journal.top(journal.finished_count())
     finally:
         journal.close()
     best = [
@@ -31,14 +33,17 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
         }
         for r in ranked
     ]
+    front = compute_front(every_done, run_objectives(config, objectives), run_constraints(config))
     return {
         "run_dir": str(run_dir),
         "strategy": config.get("search", {}).get("strategy"),
         "budget": config.get("budget"),
-        "objectives": objectives,
         **counts,
         "best": best[0] if best else None,
         "top": best,
+        # The evaluator's declared objectives; front_objectives (front_json): what the front uses.
+        "objectives": objectives,
+        **front_json(front),
     }
 
 
@@ -63,6 +68,29 @@ def run_status(run_dir: Path, *, as_json: bool, top: int) -> None:
         )
     if summary["best"] is None:
         print("  no finished evaluation yet")
+    _print_front(summary)
+
+
+def _print_front(summary: dict[str, Any]) -> None:
+    """The front as a table: one row per member, the objectives as columns."""
+    names = [objective["name"] for objective in summary["front_objectives"]]
+    directions = ", ".join(f"{o['name']} {o['direction']}" for o in summary["front_objectives"])
+    volume = summary["hypervolume"]
+    reference = ", ".join(f"{k}={_short(v)}" for k, v in volume["reference"].items())
+    print(
+        f"  front ({directions}): {len(summary['front'])} member(s), "
+        f"hypervolume {volume['value']:.6g} (reference {reference})"
+    )
+    if not summary["front"]:
+        return
+    header = ["proposal", *names, "key"]
+    rows = [
+        [str(m["proposal"]), *(_short(m["objectives"][n]) for n in names), m["key"][:12]]
+        for m in summary["front"]
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("    " + "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 def _short(value: Any) -> str:

@@ -71,6 +71,9 @@ def prepare_evaluator(config: RunConfig) -> Prepared:
     # A space whose largest genotype would exhaust memory is refused before the first proposal.
     check_size(densest(config.space.to_space()))
     prepared = EVALUATORS.get(config.evaluator.kind)(config)
+    from hiernas.evaluators.objectives import for_search
+
+    prepared = Prepared(for_search(config, prepared.evaluator, prepared.data_record), prepared.data_record)
     if config.plugins:
         return Prepared(PluginEvaluator(prepared.evaluator, config.plugins), prepared.data_record)
     return prepared

@@ -7,9 +7,9 @@ A genotype's result is:
 - ``fitness``: the configured column's value divided by 100: NB201's columns are accuracies in
   percent, and hiernas' accuracies are fractions in [0, 1] everywhere (``objectives``);
 - ``metrics``: every column as written (``index``, ``arch``, the accuracies in percent, the fitness
-  column included), numbers as numbers, plus ``params`` and ``flops`` (per image) of the network in
-  the search template (``network``) on the fitness column's data set (``nb201.column_shape``),
-  counted once per distinct network and process (``hiernas.evaluators.size``).
+  column included), numbers as numbers, plus ``params`` and ``flops`` (per image) of NB201's own
+  network (``hiernas.nb201_network``, not the search template) on the fitness column's data set
+  (``nb201.column_shape``), counted once per count of convolutions and process.
 
 What fails how, and why:
 
@@ -39,7 +39,6 @@ from evolution.evaluation import EvalContext, EvalResult
 from evolution.objectives import ACCURACY, Objective
 from hiernas.config import NetworkConfig
 from hiernas.errors import InputError
-from hiernas.evaluators.size import network_size
 from hiernas.nb201 import NB201Error, all_archs, check_space, column_shape, genotype_to_arch, parse_arch
 from motifs.genotype import Genotype
 from motifs.space import Space
@@ -215,7 +214,10 @@ class TableEvaluator:
             reason = f"the table has no finite '{self.fitness}' value for {arch} (got {value!r})"
             return EvalResult("failed", None, metrics, reason)
         input_shape, classes = column_shape(self.fitness)
-        metrics["params"], metrics["flops"] = network_size(genotype, self.network, input_shape, classes)
+        # NB201's own network, the one the table's accuracies were measured on (imports torch).
+        from hiernas.nb201_network import nb201_size
+
+        metrics["params"], metrics["flops"] = nb201_size(genotype, input_shape, classes)
         return EvalResult("done", float(value) / 100, metrics)
 
     def _table(self) -> Table:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evolution.objectives import OBJECTIVES_KEY
 from hiernas.errors import InputError
 from hiernas.run_dir import CONFIG_FILE, open_journal_read_only
 from motifs.canonical import canonical_key
@@ -97,3 +98,51 @@ def _read_run(run_dir: Path, top: int) -> Source:
         for rank, result in enumerate(ranked, start=1)
     )
     return Source(run_dir, entries, config, is_run=True)
+
+
+def read_front(path: Path) -> Source:
+    """Every member of a run's Pareto front (``hiernas.report.front``), best primary objective first;
+    each file name carries the member's objective values, e.g. ``front1-accuracy0.8467-params2.26e+05``."""
+    from hiernas.report.front import compute_front, run_constraints, run_objectives
+    from hiernas.run_dir import read_config
+
+    if not path.is_dir():
+        raise InputError(f"--front: {path} is not a run directory; a front is a run's")
+    config_file = path / CONFIG_FILE if (path / CONFIG_FILE).is_file() else None
+    config = read_config(path) if config_file else {}
+    journal = open_journal_read_only(path)
+    try:
+        with journal.snapshot():
+            ranked = journal.top(journal.finished_count())
+            declared = journal.read_meta(OBJECTIVES_KEY)
+    finally:
+        journal.close()
+    for result in ranked:
+        _check_journal_values(path, result.proposal_id, result.key, result.fitness)
+    front = compute_front(ranked, run_objectives(config, declared), run_constraints(config))
+    if not front.members:
+        raise InputError(f"{path}: no feasible finished evaluation yet, so no front to export")
+    entries = []
+    for position, (result, values) in enumerate(front.members, start=1):
+        parts = "-".join(f"{_safe(o.name)}{v:.4g}" for o, v in zip(front.objectives, values, strict=True))
+        entries.append(
+            Exportable(
+                f"front{position}-{parts}",
+                Genotype.from_dict(result.genotype),
+                result.key,
+                rank=position,
+                fitness=result.fitness,
+                metrics={
+                    **result.metrics,
+                    "objectives": dict(zip((o.name for o in front.objectives), values, strict=True)),
+                },
+                proposal=result.proposal_id,
+            )
+        )
+    return Source(path, tuple(entries), config_file, is_run=True)
+
+
+def _safe(name: str) -> str:
+    """An objective name as a piece of a file name: letters, digits, '_' and '.' only (a config
+    names the objectives, and a name must never make a path)."""
+    return re.sub(r"[^A-Za-z0-9_.]", "_", name).strip(".") or "objective"

@@ -4,7 +4,9 @@ DESIGN.md, "Networks": the paper searches in a small template (C0 = 16, N = 1; t
 ``network`` section) and trains the final architecture in a large one (C0 = 64, N = 2;
 ``evaluation_template``).
 ``--template`` picks one; by default the evaluation template when trained weights are given (that is
-what ``hiernas train`` trains) and the search template otherwise.
+what ``hiernas train`` trains) and the search template otherwise. A run on the NB201 table exports
+NB201's own network instead of the search template (``hiernas.nb201_network``): that is the
+network its accuracies and sizes belong to.
 
 The configuration comes, first that applies, from ``--config``, the ``config.yaml`` that ``hiernas
 train`` wrote beside the weights, the run directory's ``config.yaml``, or the paper's setting on
@@ -22,7 +24,8 @@ from hiernas.commands.describe import ASSUMED_CLASSES, DATA_SHAPES
 from hiernas.config import NetworkConfig, RunConfig, load_config
 from hiernas.network import evaluation_network
 
-TemplateKind = Literal["search", "evaluation"]
+TemplateKind = Literal["search", "evaluation", "nb201"]
+# What --template chooses; "nb201" is chosen by the run itself (a table run, see make_template).
 TEMPLATES: tuple[TemplateKind, ...] = ("search", "evaluation")
 
 
@@ -38,6 +41,11 @@ class Template:
     def describe(self) -> str:
         net = self.network
         channels, height, width = self.image_shape
+        if self.kind == "nb201":
+            return (
+                f"NAS-Bench-201 network (stem 16, 3 stages of 5 cells, residual reductions), "
+                f"{channels}x{height}x{width} images, {self.classes} classes"
+            )
         return (
             f"{self.kind} template C0={net.channels}, N={net.cells_per_stage}, {net.stages} stages, "
             f"{net.merge} merge, {channels}x{height}x{width} images, {self.classes} classes"
@@ -59,6 +67,12 @@ def load_export_config(
 def make_template(config: RunConfig, kind: TemplateKind, *, classes: int | None = None) -> Template:
     """``classes`` (read from trained weights) stands in where the data set does not say how many
     classes it has (an image folder, which is only known once read)."""
+    if config.evaluator.kind == "table" and kind == "search":
+        # A table run's accuracies were measured on NB201's own network, on the column's data set.
+        from hiernas.nb201 import column_shape
+
+        shape, table_classes = column_shape(config.evaluator.fitness)  # type: ignore[union-attr]
+        return Template("nb201", config.network, shape, table_classes, config.seed)
     image_shape, known_classes = DATA_SHAPES[config.data.dataset]
     network = config.network if kind == "search" else evaluation_network(config)
     return Template(kind, network, image_shape, known_classes or classes or ASSUMED_CLASSES, config.seed)

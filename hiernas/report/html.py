@@ -39,6 +39,7 @@ SECTIONS = {
     "failures": "Failures",
     "best": "Best genotype",
     "top": "Top genotypes",
+    "front": "Pareto front",
 }
 
 
@@ -65,6 +66,7 @@ def page(
         _failures(runs),
         _best(top[0] if top else None, labels, fmt, images.get("best")),
         _top(top, labels, fmt),
+        _front(runs, images),
         f"<footer>Made by hiernas {_e(version)} from {len(runs)} run journal{'s' * (len(runs) != 1)}, "
         f"each read in one consistent snapshot at {_e(read_at)}.</footer>",
     ]
@@ -306,6 +308,40 @@ def _best(best: RankedArchitecture | None, labels: list[str], fmt: FitnessFormat
     return _section(
         "best", f'<dl class="facts">{listing}</dl>\n{drawing}\n{_genotype(architecture.genotype)}'
     )
+
+
+def _front(runs: Sequence[Run], images: Mapping[str, bytes]) -> str:
+    if "pareto" not in images:
+        return _section(
+            "front",
+            '<p class="note">No front to show: the runs trade off different '
+            "objectives, or none has a feasible evaluation.</p>",
+        )
+    names = " against ".join(f"{o.name} ({o.direction})" for o in runs[0].front_objectives)
+    scatter = _figure(
+        images["pareto"],
+        "every evaluation and each strategy's front",
+        f"{_e(names)}: every feasible evaluation as a dot, and each strategy's front (all of its runs "
+        "pooled) as a step line.",
+    )
+    volume = _figure(
+        images["hypervolume"],
+        "hypervolume against finished evaluations",
+        "Hypervolume of the front found so far against finished evaluations: the mean over a "
+        "strategy's seeds, ±1 standard deviation shaded. One reference point for every run: the worst "
+        "value of each objective over all of them.",
+    )
+    drawings = "".join(
+        _figure(
+            images[name],
+            f"drawing of front member {name[-1]}",
+            f"Front member {name[-1]} of every run pooled (best primary objective first).",
+            wide=True,
+        )
+        for name in ("front1", "front2", "front3")
+        if name in images
+    )
+    return _section("front", scatter + volume + drawings)
 
 
 def _genotype(genotype: Mapping[str, object]) -> str:

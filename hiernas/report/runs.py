@@ -24,6 +24,7 @@ from typing import Any
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.errors import InputError
+from hiernas.report.front import compute_front, feasible_values, run_constraints, run_objectives
 from hiernas.report.style import group_label
 from hiernas.run_dir import open_journal_read_only, read_config
 
@@ -88,6 +89,12 @@ class Run:
     lost: int  # attempts lost with their worker and run again
     top: tuple[Architecture, ...]
     name: str = field(default="")
+    # What the run's front trades off (hiernas.report.front), and each fresh result's values of
+    # those objectives, aligned with ``fitness`` (None: failed, infeasible or not measured).
+    front_objectives: tuple[Objective, ...] = ()
+    values: tuple[tuple[float, ...] | None, ...] = ()
+    # Every feasible done evaluation's genotype by its values, for drawings of the front.
+    genotypes: tuple[tuple[tuple[float, ...], dict[str, Any]], ...] = ()
 
     @property
     def group(self) -> str:
@@ -122,10 +129,15 @@ def read_run(run_dir: Path) -> Run:
             history = journal.history()
             ranked = journal.top(TOP_PER_RUN)
             objectives = journal.read_meta(OBJECTIVES_KEY)
+            every_done = journal.top(journal.finished_count())
     finally:
         journal.close()
     fresh = [told.result for told in history if not told.cached]
     search = _section(config, "search")
+    front_objectives = tuple(run_objectives(config, objectives))
+    bounds = run_constraints(config)
+    front = compute_front(every_done, front_objectives, bounds)
+    values = tuple(feasible_values(result, front_objectives, bounds) for result in fresh)
     return Run(
         path=run_dir,
         strategy=str(search.get("strategy", "evolution")),
@@ -142,6 +154,9 @@ def read_run(run_dir: Path) -> Run:
         pending=counts["pending"],
         lost=counts["lost"],
         top=tuple(Architecture(r.key, r.fitness, r.genotype, r.metrics) for r in ranked),
+        front_objectives=front_objectives,
+        values=values,
+        genotypes=tuple((v, entry.genotype) for entry, v in front.feasible),
     )
 
 

@@ -1,0 +1,172 @@
+"""Asynchronous multi-objective evolution: tournament selection by Pareto rank, then crowding.
+
+The loop is ``TournamentEvolution``'s (Liu et al. 2018, section 3.2: an initial population of P
+diversified identity chains, then each free worker gets the mutated winner of a tournament over
+the evaluated population, optionally aged as in Real et al. 2019). Only the tournament's order
+differs: aspirants are compared as NSGA-II's crowded-comparison operator compares them (Deb et al.
+2002, section III-C), by non-dominated rank within the current population, then by crowding
+distance within their front, so selection pushes the whole front outward and spreads along it
+instead of climbing one number. There are no generations and no environmental selection: a result
+joins the population when it arrives, which is what lets the search run asynchronously, survive a
+kill (the population is rebuilt from the journal's history) and use the same dedup as every other
+strategy.
+
+Ranks come from DEAP (``evolution.front``). A result that breaks a constraint ranks behind every
+feasible member (Deb's constraint domination, simplified: infeasible members are ordered by how
+many bounds they break); a failed result (including a cheap constraint refused before training)
+never joins. Aspirants are drawn with the run's own numpy stream, never the global generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evolution.evaluation import EvalResult
+from evolution.front import (
+    Bound,
+    crowding_distances,
+    measured,
+    objective_values,
+    pareto_ranks,
+    to_wvalues,
+    violations,
+)
+from evolution.objectives import Objective
+from evolution.seeding import numpy_rng, python_rng
+from evolution.strategy import Proposal, Told
+from motifs import Genotype, Space, mutate, sample
+
+
+class ParetoPopulation:
+    """Members in joining order with their wvalues; ranks and crowding recomputed after a change."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.genotypes: list[Genotype] = []
+        self.wvalues: list[tuple[float, ...]] = []
+        self.broken: list[int] = []  # constraints each member breaks
+        self.start = 0  # members before this index aged out
+        self._order: list[tuple[int, float]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids) - self.start
+
+    def add(self, member_id: int, genotype: Genotype, wvalues: tuple[float, ...], broken: int) -> None:
+        self.ids.append(member_id)
+        self.genotypes.append(genotype)
+        self.wvalues.append(wvalues)
+        self.broken.append(broken)
+        self._order = None
+
+    def drop_oldest(self) -> None:
+        self.start += 1
+        self._order = None
+
+    def order(self) -> list[tuple[int, float]]:
+        """(rank, crowding) per live member: feasible members by Pareto rank; infeasible ones after
+        them, fewer broken constraints first, crowding 0."""
+        if self._order is None:
+            live = range(self.start, len(self.ids))
+            feasible = [i for i in live if not self.broken[i]]
+            ranks = pareto_ranks([self.wvalues[i] for i in feasible])
+            crowding = crowding_distances([self.wvalues[i] for i in feasible], ranks)
+            worst = max(ranks, default=-1) + 1
+            order = {i: (worst + self.broken[i], 0.0) for i in live}
+            order.update((i, (r, c)) for i, r, c in zip(feasible, ranks, crowding, strict=True))
+            self._order = [order[i] for i in live]
+        return self._order
+
+    def tournament(self, rng: Any, size: int) -> int:
+        """Index of the best of ``size`` members drawn without replacement: lowest rank, then
+        largest crowding distance; the first drawn wins ties."""
+        aspirants = rng.choice(len(self), size=size, replace=False)
+        order = self.order()
+        best = min(aspirants, key=lambda a: (order[a][0], -order[a][1]))
+        return self.start + int(best)
+
+
+class ParetoEvolution:
+    name = "pareto"
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        seed: int,
+        objectives: Sequence[Objective],
+        constraints: Sequence[Bound] = (),
+        population: int = 200,
+        tournament: float = 0.05,
+        aging: bool = False,
+        init_mutations: int = 1000,
+    ) -> None:
+        if not objectives:
+            raise ValueError("pareto search needs at least one objective")
+        self.space, self.seed = space, seed
+        self.objectives, self.constraints = tuple(objectives), tuple(constraints)
+        self.population_size, self.tournament_fraction, self.aging = population, tournament, aging
+        self.init_mutations = init_mutations
+        self.population = ParetoPopulation()
+        self.asked = 0
+        self.initial_asked = 0
+        self.pending = 0
+
+    def tournament_size(self) -> int:
+        n = len(self.population)
+        return min(n, max(2, round(self.tournament_fraction * n)))
+
+    def ask(self) -> Proposal | None:
+        if self.initial_asked < self.population_size or (not len(self.population) and not self.pending):
+            proposal = Proposal(
+                sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations), "init"
+            )
+            self.initial_asked += 1
+        elif not len(self.population):
+            return None
+        else:
+            winner = self.population.tournament(
+                numpy_rng(self.seed, "tournament", self.asked), self.tournament_size()
+            )
+            child, record = mutate(
+                self.population.genotypes[winner], python_rng(self.seed, "ask", self.asked)
+            )
+            proposal = Proposal(child, "mutation", parent=self.population.ids[winner], mutation=record)
+        self.asked += 1
+        self.pending += 1
+        return proposal
+
+    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
+        self.pending -= 1
+        self._join(proposal_id, proposal, result, cached)
+
+    def _join(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool) -> None:
+        # As in TournamentEvolution (neutral="drop"): a cached result is the same individual again,
+        # and joins only with aging, as a young copy that lets a good network survive.
+        if not result.ok or (cached and not self.aging):
+            return
+        values = objective_values(result.fitness, result.metrics, self.objectives)
+        if values is None:
+            return  # an objective was not measured: nothing to rank it by
+        broken = len(violations(measured(result.fitness, result.metrics, self.objectives), self.constraints))
+        self.population.add(proposal_id, proposal.genotype, to_wvalues(values, self.objectives), broken)
+        if self.aging and len(self.population) > self.population_size:
+            self.population.drop_oldest()
+
+    def reject(self, proposal: Proposal) -> None:
+        self.pending -= 1
+        if proposal.origin == "init":
+            self.initial_asked -= 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"asked": self.asked, "initial_asked": self.initial_asked, "pending": self.pending}
+
+    def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
+        self.asked, self.initial_asked, self.pending = (
+            state["asked"],
+            state["initial_asked"],
+            state["pending"],
+        )
+        self.population = ParetoPopulation()
+        for told in history:
+            self._join(told.proposal_id, told.proposal, told.result, told.cached)
