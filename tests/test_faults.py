@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from evolution.driver import Driver
 from evolution.executors.local import LocalExecutor
@@ -58,3 +65,35 @@ def test_a_workers_start_up_is_not_part_of_the_timeout(tmp_path: Path) -> None:
         RandomSearch(PRESETS["hierarchical"], seed=0, init_mutations=20), executor, journal, budget=4, seed=0
     ).run()
     assert status.done == 4 and status.failed == 0
+
+
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads a process's children in /proc")
+def test_ctrl_c_while_workers_start_is_quiet(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group) while the local workers are still starting: the
+    run exits 130 with its one line, and no half-started worker prints a traceback."""
+    command = [sys.executable, "-m", "hiernas", "evolve", "digits", "--run-dir", str(tmp_path / "run")]
+    command += ["--set", "executor.workers=2", "--set", "executor.oversubscribe=true"]
+    search = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert search.stderr is not None
+    err = ""
+    while "starting" not in err:
+        line = search.stderr.readline()
+        assert line, f"the run ended before it started: {err}"
+        err += line
+    while not _children(search.pid):
+        assert search.poll() is None, search.stderr.read()
+        time.sleep(0.001)
+    # Into the workers' start-up (interpreter, imports, start-up data); the outcome asserted below
+    # holds however far they got.
+    time.sleep(0.2)
+    os.killpg(search.pid, signal.SIGINT)
+    err += search.stderr.read()
+    assert search.wait() == 130, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert err.strip().splitlines()[-1] == "hiernas: interrupted"
