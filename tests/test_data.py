@@ -7,7 +7,6 @@ import io
 import os
 import pickle
 import tarfile
-import time
 import urllib.error
 from pathlib import Path
 
@@ -278,9 +277,11 @@ def test_cifar_download_without_network_says_what_to_do(
 
 
 @pytest.mark.slow
-def test_shared_cifar_jpeg_tarball(cifar_tarball: Path) -> None:
-    """The real 60,000-image copy: decoded once (seconds), then read from the cache."""
-    config = DataConfig(dataset="cifar10", path=str(cifar_tarball))
+def test_shared_cifar_jpeg_tarball(
+    cifar_tarball: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real 60,000-image copy: decoded once, then read from the cache (never decoded again)."""
+    config = DataConfig(dataset="cifar10", path=str(cifar_tarball), cache_dir=str(tmp_path))
     data = load_dataset(config)
     assert data.train_x.shape == (50000, 3, 32, 32) and data.test_x.shape == (10000, 3, 32, 32)
     assert data.classes == cifar.CLASSES
@@ -289,10 +290,17 @@ def test_shared_cifar_jpeg_tarball(cifar_tarball: Path) -> None:
     # JPEG shifts pixels by a few grey levels only: channel means stay near CIFAR-10's.
     means = data.train_x[::10].mean(axis=(0, 2, 3))
     assert np.allclose(means, [125.3, 123.0, 113.9], atol=3)
-    started = time.perf_counter()
+    [cache_file] = [p for p in tmp_path.iterdir() if p.suffix == ".npz"]
+    written = cache_file.stat()
+
+    def decoded_again(*args: object) -> None:
+        raise AssertionError("a cached data set was decoded again")
+
+    monkeypatch.setattr(load, "load_folder", decoded_again)
+    monkeypatch.setattr(load, "load_cifar_python", decoded_again)
     cached = load_dataset(config)
-    assert time.perf_counter() - started < 5
-    assert np.array_equal(cached.test_x, data.test_x)
+    assert (cache_file.stat().st_ino, cache_file.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    assert np.array_equal(cached.test_x, data.test_x) and np.array_equal(cached.train_y, data.train_y)
     split = split_train_validation(data.train_y, 10000, seed=0)
     assert isinstance(split, Split) and (len(split.train), len(split.validation)) == (40000, 10000)
 

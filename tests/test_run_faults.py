@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,13 +22,16 @@ from evolution.journal import FILENAME, Journal, JournalError
 from evolution.random_search import RandomSearch
 from hiernas.cli import main
 from motifs import PRESETS
-from tests.engine_helpers import journal_rows, start_table_search, synthetic_nb201_table
+from tests.engine_helpers import journal_rows, synthetic_nb201_table
 from tests.evaluators import ToyEvaluator
 
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic_nb201_table(tmp_path_factory.mktemp("table") / "nb201.csv")
+
+
+TESTS = Path(__file__).resolve().parent
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -155,28 +160,70 @@ def test_a_real_full_disk_through_the_cli(tmp_path: Path, table: Path) -> None:
     assert summary["done"] == done + 50 and summary["pending"] == 0
 
 
-def test_status_while_the_run_writes(tmp_path: Path, table: Path) -> None:
-    """A real search in another process; status reads it over and over: never 'database is
-    locked', never a partial read, counts only grow."""
-    run_dir = tmp_path / "run"
-    search = start_table_search(run_dir, table, budget=3000)
-    reads, last = 0, -1
+# A search whose evaluations each wait for a token from the test (tests/plugins/my_evaluator.py),
+# so that the test knows the run is still writing while it reads.
+GATED_SEARCH = """
+seed: 0
+budget: {budget}
+space: {{preset: nb201, init_mutations: 50}}
+evaluator: {{kind: python, target: "plugins.my_evaluator:gated", settings: {{gate: "{gate}"}}}}
+search: {{strategy: random}}
+executor: {{kind: inline, workers: 1}}
+"""
+
+
+def _start_gated_search(tmp_path: Path, budget: int) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    gate, run_dir, config = tmp_path / "gate", tmp_path / "run", tmp_path / "gated.yaml"
+    gate.mkdir()
+    config.write_text(GATED_SEARCH.format(budget=budget, gate=gate))
+    path = os.pathsep.join([str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH", "")])
+    search = subprocess.Popen(
+        [sys.executable, "-m", "hiernas", "evolve", str(config), "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    return search, gate, run_dir
+
+
+def test_status_while_the_run_writes(tmp_path: Path) -> None:
+    """A real search in another process; status reads it over and over while it writes: never
+    'database is locked', never a partial read, counts only grow. Each evaluation waits for a token,
+    so every read taken before the next token is granted is provably a read of a live run."""
+    budget = 12
+    search, gate, run_dir = _start_gated_search(tmp_path, budget)
+    last, live_reads, tokens = -1, 0, 0
+
+    def read() -> None:
+        nonlocal last
+        if not (run_dir / FILENAME).exists():
+            return
+        code, out, err = _cli("status", str(run_dir), "--json")
+        if code == 2 and "config.yaml" in err:
+            return  # the run directory is being created
+        assert code == 0, err
+        summary = json.loads(out)
+        finished = summary["done"] + summary["failed"]
+        assert last <= finished <= budget
+        assert summary["pending"] <= 1 and (finished == 0 or summary["best"] is not None)
+        last = finished
+
     try:
-        deadline = time.time() + 120
-        while search.poll() is None and time.time() < deadline and reads < 30:
-            if not (run_dir / FILENAME).exists():
-                time.sleep(0.05)
-                continue
-            code, out, err = _cli("status", str(run_dir), "--json")
-            if code == 2 and "config.yaml" in err:
-                continue  # the run directory is being created
-            assert code == 0, err
-            summary = json.loads(out)
-            finished = summary["done"] + summary["failed"]
-            assert last <= finished <= 3000
-            assert summary["pending"] <= 1 and (finished == 0 or summary["best"] is not None)
-            last, reads = finished, reads + 1
+        while search.poll() is None:
+            read()
+            if search.poll() is None and last >= 0:
+                live_reads += 1
+            grant = gate / f"grant-{search.pid}-{tokens}"
+            grant.touch()
+            tokens += 1
+            while grant.exists() and search.poll() is None:
+                read()  # the run takes the token and writes its result meanwhile
+                time.sleep(0.01)
     finally:
         search.kill()
         search.wait()
-    assert reads >= 5, "the search ended before status could read it mid-run"
+    assert search.returncode == 0
+    read()
+    assert last == budget
+    # Every evaluation needed a token, and a read of the live run came before each grant.
+    assert live_reads >= budget - 2, (live_reads, tokens)

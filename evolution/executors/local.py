@@ -16,7 +16,9 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -95,6 +97,41 @@ def _die_with_driver(driver_pid: int) -> None:
         os._exit(1)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Start a worker without Ctrl-C tearing its start-up in half.
+
+    Ctrl-C sends SIGINT to the whole process group. A worker still starting (its interpreter
+    importing ``site``, reading its start-up data from the driver's pipe) would die of it with a
+    KeyboardInterrupt traceback, or of an EOFError when the driver was interrupted half-way through
+    writing that data. So the worker is started with SIGINT ignored, a disposition that survives
+    exec (Python then leaves it ignored); the driver's own SIGINT stays blocked meanwhile (Linux
+    queues a blocked signal even while it is ignored), is noted once the worker has its data, and
+    then raised as usual. Only a SIGINT handed to another thread of the driver during the start
+    itself (milliseconds) is lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread, and so does Ctrl-C
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    caught: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    signal.signal(signal.SIGINT, note)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, note)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held SIGINT arrives now, and is noted
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if caught and callable(previous):
+        previous(signal.SIGINT, None)
+
+
 def _worker_main(
     connection: Connection, evaluator: Evaluator, name: str, gpu: str | None, threads: int, driver_pid: int
 ) -> None:
@@ -102,6 +139,7 @@ def _worker_main(
     # Pinning happens before anything touches CUDA: torch reads this at CUDA initialisation.
     os.environ["CUDA_VISIBLE_DEVICES"] = gpu if gpu is not None else ""
     # Ctrl-C is the driver's to handle: it stops the workers itself and keeps the journal consistent.
+    # (The worker started with SIGINT ignored already: ``_interrupts_held``.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
@@ -116,11 +154,14 @@ def _worker_main(
         if task is None:
             return
         started = time.time()
-        # Tells the driver when the evaluation's timeout clock starts: a fresh worker takes seconds
-        # to start (a process, torch imported, the evaluator unpickled), and that is no part of it.
-        connection.send(("started", started))
-        result = run_task(evaluator, task, device, name)
-        connection.send(("result", task.evaluation_id, result.to_dict(), started, time.time()))
+        try:
+            # Tells the driver when the evaluation's timeout clock starts: a fresh worker takes
+            # seconds to start (a process, torch imported, the evaluator unpickled), no part of it.
+            connection.send(("started", started))
+            result = run_task(evaluator, task, device, name)
+            connection.send(("result", task.evaluation_id, result.to_dict(), started, time.time()))
+        except (BrokenPipeError, OSError):
+            return  # the driver has gone: nobody is left to take the result
 
 
 @dataclass
@@ -165,7 +206,8 @@ class LocalExecutor:
             name=f"hiernas-{name}",
             daemon=True,
         )
-        process.start()
+        with _interrupts_held():
+            process.start()
         child.close()
         return _Worker(name, gpu, process, parent)
 
