@@ -19,7 +19,6 @@ from evolution.journal import FILENAME
 from hiernas.cli import main
 from motifs import PRESETS, sample
 from motifs.files import save_genotype
-from tests.engine_helpers import synthetic_nb201_table
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -35,12 +34,14 @@ def _payload(marker: Path) -> str:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # A run whose winners export as hiernas's own template (a table run exports NB201's network,
+    # which has no py form): the NB201 cell scored by a plug-in evaluator, in-process.
     base = tmp_path_factory.mktemp("safety")
-    table = synthetic_nb201_table(base / "nb201.csv")
     run = base / "run"
     code, err = _cli(
         "evolve", "nb201", "--run-dir", str(run), "--budget", "4", "--strategy", "random",
-        "--set", f"evaluator.table={table}", "--set", "executor.kind=inline",
+        "--set", "evaluator={kind: python, target: 'tests.plugins.my_evaluator:score'}",
+        "--set", "executor.kind=inline",
     )  # fmt: skip
     assert code == 0, err
     return run
