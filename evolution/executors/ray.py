@@ -3,7 +3,7 @@
 It joins an existing cluster (``address``, else the ``RAY_ADDRESS`` environment variable) or starts
 a local instance. Each actor holds one evaluator and asks for a fraction 1/``workers_per_gpu`` of a
 GPU when the cluster has GPUs, so several small networks share a device; Ray pins each actor with
-CUDA_VISIBLE_DEVICES. Actors are spread over the cluster's nodes (Ray's SPREAD strategy), and each
+CUDA_VISIBLE_DEVICES. Actors are spread over the cluster's nodes (round robin, soft node affinity), and each
 names its node in the worker it reports, so the journal says where every attempt ran. An actor that
 dies (its node lost, its process killed) is replaced, on whichever node has room, and its evaluation
 handed back to the driver as lost, to be run again; one that outlives the timeout is killed and its
@@ -87,20 +87,36 @@ class RayExecutor:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         gpus = ray.cluster_resources().get("GPU", 0)
         self._gpu_share = 1.0 / workers_per_gpu if gpus else 0.0
-        # SPREAD: one node's loss then costs the fewest evaluations, and no node idles while
-        # another runs several actors.
-        self._actor_class = ray.remote(
-            num_cpus=1, num_gpus=self._gpu_share, max_restarts=0, scheduling_strategy="SPREAD"
-        )(_EvaluationActor)
+        self._actor_class = ray.remote(num_cpus=1, num_gpus=self._gpu_share, max_restarts=0)(_EvaluationActor)
         self._evaluator = ray.put(evaluator)
         self._spawned = 0
         self._slots = [self._new_slot() for _ in range(workers)]
 
     def _new_slot(self) -> _Slot:
         name = f"ray-actor-{self._spawned}" + ("@gpu" if self._gpu_share else "@cpu")
+        node = self._next_node()
         self._spawned += 1
-        actor = self._actor_class.remote(self._evaluator, name, bool(self._gpu_share))
+        actor_class = self._actor_class
+        if node is not None:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            actor_class = actor_class.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True)
+            )
+        actor = actor_class.remote(self._evaluator, name, bool(self._gpu_share))
         return _Slot(name, actor, ready_ref=actor.where.remote())
+
+    def _next_node(self) -> str | None:
+        """Round robin over the alive nodes that have a CPU: actors spread one per node before any
+        node gets a second, so one node's loss costs the fewest evaluations (Ray's SPREAD is best
+        effort, and put both actors of a two-node run on one node). Soft affinity: a node that died
+        or is full hands the actor to any other."""
+        nodes = sorted(
+            node["NodeID"]
+            for node in self._ray.nodes()
+            if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) >= 1
+        )
+        return nodes[self._spawned % len(nodes)] if nodes else None
 
     def _note_started_actors(self, slots: list[_Slot]) -> None:
         starting = [s for s in slots if s.ready_at is None]
