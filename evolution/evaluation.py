@@ -27,6 +27,12 @@ class EvalContext:
     # "cpu" or "cuda": an executor pins a worker to one GPU before torch starts, so "cuda" is enough.
     device: str = "cpu"
     worker: str = "inline"
+    # Successive halving (``search.fidelity``): train to ``steps`` (None: the evaluator's full
+    # budget), continuing from the checkpoint at ``resume_from`` when given, and write the checkpoint
+    # reached to ``save_to`` (atomically) when given, so that a promotion can continue it.
+    steps: int | None = None
+    resume_from: str | None = None
+    save_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

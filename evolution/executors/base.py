@@ -18,6 +18,10 @@ class Task:
     evaluation_id: int
     genotype: Genotype
     seed: int
+    # Successive halving only; see ``EvalContext``.
+    steps: int | None = None
+    resume_from: str | None = None
+    save_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,15 @@ def run_task(evaluator: Evaluator, task: Task, device: str, worker: str) -> Eval
     """Evaluate one task, turning anything the evaluator raises into a failed result with its
     reason, so that no fault of one genotype stops the search."""
     try:
-        result = evaluator(task.genotype, EvalContext(seed=task.seed, device=device, worker=worker))
+        context = EvalContext(
+            seed=task.seed,
+            device=device,
+            worker=worker,
+            steps=task.steps,
+            resume_from=task.resume_from,
+            save_to=task.save_to,
+        )
+        result = evaluator(task.genotype, context)
         if not isinstance(result, EvalResult):
             return EvalResult.failed(f"evaluator returned {type(result).__name__}, not an EvalResult")
         return result
