@@ -12,6 +12,14 @@ uninterrupted n-step run (tests/test_fit.py). Nothing here draws from torch's gl
 Checkpoints hold only tensors, numbers, strings, lists and dicts: ``load_checkpoint`` reads them with
 ``weights_only=True``, so a checkpoint file handed over by someone else can never run code.
 
+The learning curve travels in the checkpoint too: the mean training loss over fixed windows of
+``curve_every(settings)`` steps (at most ``CURVE_POINTS`` of them over the whole ``settings.steps``,
+whichever step training stops or resumes at) and the TSE, the sum of the training losses of every
+step so far (Ru et al. 2021, "Speedy performance estimation for neural architecture search",
+section 3: a cheap and strong ranking signal). Both are summed in float64 per step and the open
+window's partial sum is saved with the checkpoint, so a training continued from step a ends with the
+same curve and the same TSE, bit for bit, as one that ran straight through.
+
 Divergence has one rule everywhere: the mean training loss over each window of ``CHECK_EVERY`` steps
 (and over the steps before each checkpoint and before stopping) must be finite, else ``fit`` raises
 ``TrainingDiverged``. A checkpoint therefore never holds diverged weights. What that means is the
@@ -49,7 +57,11 @@ from hiernas.training import (
 )
 
 # Bumped when the checkpoint's content changes; an older file is refused, not misread.
-CHECKPOINT_FORMAT = 2
+# 3: the learning curve and the TSE (``_Curve``).
+CHECKPOINT_FORMAT = 3
+# The most points a learning curve has over a whole training (one more where it stopped mid-window):
+# enough to see its shape, small enough for every evaluation's metrics in the journal.
+CURVE_POINTS = 50
 
 Checkpoint = dict[str, Any]
 
@@ -88,8 +100,9 @@ class Progress:
 @dataclass(frozen=True)
 class Fitted:
     """``checkpoint``: the state at the step ``fit`` stopped; its tensors are the model's own, so
-    save or copy it before training the model further. ``metrics``: steps, train_loss,
-    train_seconds, train_images_per_s, peak_memory_mb, and accuracy when held-out images were given."""
+    save or copy it before training the model further. ``metrics``: steps, train_loss, tse,
+    loss_curve, train_seconds, train_images_per_s, peak_memory_mb, and accuracy when held-out images
+    were given."""
 
     checkpoint: Checkpoint
     metrics: dict[str, Any]
@@ -122,6 +135,59 @@ class _Stream:
         self.position = int(state["position"])
 
 
+def curve_every(settings: TrainingSettings) -> int:
+    """The steps per learning-curve window: fixed by the full training, never by where it stops."""
+    return max(1, math.ceil(settings.steps / CURVE_POINTS))
+
+
+class _Curve:
+    """The learning curve and the TSE (module docstring). ``points``: (step, mean loss of the window
+    ending there); ``closed``: the sum of the losses of the windows in ``points``; ``open``: the
+    float64 sum of the losses since the last point, on the device (read once per window)."""
+
+    def __init__(self, every: int, device: torch.device) -> None:
+        self.every = every
+        self.points: list[list[float]] = []
+        self.closed = 0.0
+        self.open = torch.zeros((), dtype=torch.float64, device=device)
+        self.open_from = 0
+
+    def add(self, step: int, loss: torch.Tensor) -> None:
+        """The loss of ``step`` (counted from 1); closes a window at each multiple of ``every``."""
+        self.open += loss.detach()
+        if step % self.every == 0:
+            total = float(self.open)
+            self.points.append([step, total / (step - self.open_from)])
+            self.closed += total
+            self.open.zero_()
+            self.open_from = step
+
+    def metrics(self, step: int) -> dict[str, Any]:
+        """``tse`` and ``loss_curve`` at ``step``, the open window as a last point if it has steps."""
+        partial = float(self.open)
+        points = [list(point) for point in self.points]
+        if step > self.open_from:
+            points.append([step, partial / (step - self.open_from)])
+        return {"tse": self.closed + partial, "loss_curve": points}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "every": self.every,
+            "points": [list(point) for point in self.points],
+            "closed": self.closed,
+            "open": float(self.open),
+            "open_from": self.open_from,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        if int(state["every"]) != self.every:
+            raise InputError("the checkpoint's learning curve has other windows (another step count)")
+        self.points = [[int(step), float(loss)] for step, loss in state["points"]]
+        self.closed = float(state["closed"])
+        self.open.fill_(float(state["open"]))
+        self.open_from = int(state["open_from"])
+
+
 def fit(
     model: nn.Module,
     data: FitData,
@@ -146,6 +212,7 @@ def fit(
     generator = torch.Generator(device=placement.device).manual_seed(seed)
     batches = TrainBatches(data.train, settings.batch_size, generator, augment=data.augment, flip=data.flip)
     stream = _Stream(batches)
+    curve = _Curve(curve_every(settings), placement.device)
     step, loss = 0, None
     if start is not None:
         if start.get("format") != CHECKPOINT_FORMAT:
@@ -153,6 +220,7 @@ def fit(
         model.load_state_dict(start["model"])
         optimizer.load_state_dict(start["optimizer"])
         stream.load(start["data"])
+        curve.load(start["curve"])
         step, loss = int(start["step"]), start["loss"]
         if step > stop:
             raise ValueError(f"the checkpoint is at step {step}, past stop_at={stop}")
@@ -168,6 +236,7 @@ def fit(
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "data": stream.state(),
+            "curve": curve.state(),
         }
 
     reset_peak_memory(placement)
@@ -178,10 +247,12 @@ def fit(
         lr = settings.lr * lr_factor(step, settings)
         set_lr(optimizer, lr)
         images, labels = stream.next()
-        window += train_step(
+        step_loss = train_step(
             forward, optimizer, images, labels, data.normalise, placement, settings.label_smoothing
         )
+        window += step_loss
         step += 1
+        curve.add(step, step_loss)
         saving = on_checkpoint is not None and checkpoint_every is not None and step % checkpoint_every == 0
         if step % CHECK_EVERY == 0 or step == stop or saving:
             loss = float(window) / (step - window_start)  # the one host sync per window
@@ -199,6 +270,7 @@ def fit(
     metrics: dict[str, Any] = {
         "steps": step,
         "train_loss": loss,
+        **curve.metrics(step),
         "train_seconds": seconds,
         "train_images_per_s": (step - first) * settings.batch_size / seconds if step > first else None,
         "peak_memory_mb": peak_memory_mb(placement),

@@ -72,6 +72,10 @@ def test_checkpoint_and_resume_equals_an_uninterrupted_run(data: FitData, tmp_pa
     for key in moments[0]:
         assert torch.equal(moments[0][key]["momentum_buffer"], moments[1][key]["momentum_buffer"])
     assert resumed.metrics["accuracy"] == straight.metrics["accuracy"]
+    # The learning curve and the TSE travel in the checkpoint: the same as the straight run's.
+    assert resumed.metrics["tse"] == straight.metrics["tse"]
+    assert resumed.metrics["loss_curve"] == straight.metrics["loss_curve"]
+    assert part.metrics["loss_curve"] == straight.metrics["loss_curve"][:7]
     assert torch.equal(straight.checkpoint["data"]["generator"], resumed.checkpoint["data"]["generator"])
 
 

@@ -14,6 +14,21 @@ Training is ``hiernas.fit.fit``, the loop final training uses too. Faults that b
 are results, not exceptions: a loss that turns NaN/inf (``TrainingDiverged``) and a CUDA
 out-of-memory error both return ``EvalResult.failed`` with the reason, so one bad architecture never
 stops a search.
+
+Successive halving (issue 13) hands a rung through the context: train to ``context.steps`` of the
+full ``steps`` (whose learning-rate schedule applies at every rung), continue from the checkpoint at
+``context.resume_from``, and write the checkpoint reached to ``context.save_to`` (atomically, and
+only for a done result). A continuation 0→a→b therefore ends exactly where a straight 0→b run does
+(tests/test_rungs.py). A missing, damaged or foreign checkpoint is a failed result naming it. Below
+the full step count the fitness is measured on a fixed, stratified subset of the validation images
+(``low_rung_validation``): a low rung only has to rank candidates for promotion, and on CIFAR-10 a
+10,000-image pass cost more than the 30 training steps it scored.
+
+Metrics of a done result, besides the model's size and timings: ``steps`` (reached),
+``start_step`` (0, or where it continued from), ``train_loss``, ``tse`` and ``loss_curve``
+(``hiernas.fit``), ``validation_images``, ``validation_full`` and ``accuracy_curve``: one
+``[steps, accuracy, validation_images]`` per rung this candidate's checkpoints went through, this one
+last.
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
@@ -31,20 +47,28 @@ from evolution.objectives import ACCURACY, Objective
 from hiernas.config import DataConfig, NetworkConfig, RunConfig, TrainEvaluatorConfig, TrainingSettings
 from hiernas.data.dataset import Dataset
 from hiernas.data.device import DeviceImages, Normalise
-from hiernas.data.split import Split, split_train_validation
+from hiernas.data.split import Split, split_train_validation, validation_subset
 from hiernas.errors import InputError
-from hiernas.fit import FitData, TrainingDiverged, fit
+from hiernas.fit import Checkpoint, FitData, TrainingDiverged, fit, load_checkpoint, save_checkpoint
 from hiernas.training import Placement, process_settings, resolve_placement
 from motifs import Genotype, Space
+from motifs.canonical import canonical_key
+
+# The evaluator's own entry in a checkpoint: which network and schedule it belongs to, and the
+# validation accuracy at each rung so far.
+_SEARCH = "search"
 
 
 @dataclass(frozen=True, eq=False)
 class _OnDevice:
-    """The training and validation images of one device, and the normalisation fitted on the former."""
+    """The training and validation images of one device, and the normalisation fitted on the former.
+    ``low_rung``: the validation subset of rungs below the full step count (``validation`` itself
+    when the subset would be all of it)."""
 
     train: DeviceImages
     validation: DeviceImages
     normalise: Normalise
+    low_rung: DeviceImages
 
 
 def derived_seeds(seed: int) -> tuple[int, int]:
@@ -143,6 +167,10 @@ class TrainEvaluator:
         from hiernas.network import build_network
         from hiernas.network_size import count_parameters, flops_per_image
 
+        full = self.training.steps
+        target = full if context.steps is None else context.steps
+        if not 1 <= target <= full:
+            return EvalResult.failed(f"steps: {target} is not a rung of this evaluator (1..{full} steps)")
         dataset, _ = self._host_data()
         data = self._device_data(placement)
         channels, height, width = dataset.image_shape
@@ -155,28 +183,81 @@ class TrainEvaluator:
             params = count_parameters(model)
             flops = flops_per_image(model, (channels, height, width))
         model = model.to(placement.device, memory_format=placement.memory_format)
+        full_validation = target == full
+        held_out = data.validation if full_validation else data.low_rung
         common = {
             "params": params,
             "flops": flops,
             "device": placement.describe(),
-            "validation_images": len(data.validation),
+            "validation_images": len(held_out),
+            "validation_full": len(held_out) == len(data.validation),
         }
+        key = canonical_key(genotype)
+        start: Checkpoint | None = None
+        if context.resume_from is not None:
+            try:
+                start = self._resume(Path(context.resume_from), key, target, model, placement)
+            except InputError as error:
+                return EvalResult.failed(str(error), seconds=time.perf_counter() - started, **common)
         fit_data = FitData(
             data.train,
             data.normalise,
             augment=self.data.augment,
             flip=dataset.flip if self.data.flip is None else self.data.flip,
-            held_out=data.validation,
+            held_out=held_out,
         )
         try:
-            fitted = fit(model, fit_data, self.training, placement, seed=data_seed)
+            fitted = fit(
+                model, fit_data, self.training, placement, seed=data_seed, start=start, stop_at=target
+            )
         except TrainingDiverged as error:
             return EvalResult.failed(
                 str(error), steps=error.step, seconds=time.perf_counter() - started, **common
             )
         metrics = fitted.metrics
         fitness = metrics.pop("accuracy")
+        earlier = [] if start is None else start[_SEARCH]["accuracy_curve"]
+        rungs = [*earlier, [metrics["steps"], fitness, len(held_out)]]
+        metrics["start_step"] = 0 if start is None else int(start["step"])
+        metrics["accuracy_curve"] = rungs
+        if context.save_to is not None:
+            checkpoint = {**fitted.checkpoint, _SEARCH: {"key": key, "steps": full, "accuracy_curve": rungs}}
+            try:
+                save_checkpoint(Path(context.save_to), checkpoint)
+            except OSError as error:
+                return EvalResult.failed(
+                    f"{context.save_to}: cannot write the checkpoint ({error.strerror or type(error).__name__})",
+                    **metrics,
+                    seconds=time.perf_counter() - started,
+                    **common,
+                )
         return EvalResult.done(fitness, **metrics, seconds=time.perf_counter() - started, **common)
+
+    def _resume(
+        self, path: Path, key: str, target: int, model: torch.nn.Module, placement: Placement
+    ) -> Checkpoint:
+        """The checkpoint at ``path``, checked to belong to this network and schedule and to lie
+        before ``target``; ``InputError`` naming the file otherwise."""
+        if not path.is_file():
+            raise InputError(f"{path}: no checkpoint to continue from")
+        start = load_checkpoint(path, placement.device)
+        search = start.get(_SEARCH)
+        if not isinstance(search, dict) or search.get("key") != key:
+            raise InputError(f"{path}: the checkpoint is not of this network")
+        if search.get("steps") != self.training.steps:
+            raise InputError(
+                f"{path}: the checkpoint is of a {search.get('steps')}-step training, "
+                f"not of this evaluator's {self.training.steps}"
+            )
+        if not 0 <= int(start["step"]) <= target:
+            raise InputError(f"{path}: the checkpoint is at step {start['step']}, past the rung's {target}")
+        try:
+            model.load_state_dict(start["model"])
+        except RuntimeError as error:  # other network settings (channels, cells per stage)
+            raise InputError(
+                f"{path}: the checkpoint's weights do not fit this network ({str(error).splitlines()[0]})"
+            ) from None
+        return start
 
     # --- data, once per process ------------------------------------------------------------------
 
@@ -195,11 +276,22 @@ class TrainEvaluator:
         if key not in self._on_device:
             dataset, split = self._host_data()
             train_x = dataset.train_x[split.train]
+            validation = DeviceImages.from_arrays(
+                dataset.train_x[split.validation], dataset.train_y[split.validation], placement.device
+            )
+            low_rung = validation
+            count = getattr(self.training, "low_rung_validation", None)  # TrainEvaluatorConfig only
+            if count is not None and count < len(split.validation):
+                # Seeded by the split's seed: every candidate of every run with these data settings
+                # is ranked on the same images.
+                subset = validation_subset(split, dataset.train_y, count, self.data.split_seed)
+                low_rung = DeviceImages.from_arrays(
+                    dataset.train_x[subset], dataset.train_y[subset], placement.device
+                )
             self._on_device[key] = _OnDevice(
                 train=DeviceImages.from_arrays(train_x, dataset.train_y[split.train], placement.device),
-                validation=DeviceImages.from_arrays(
-                    dataset.train_x[split.validation], dataset.train_y[split.validation], placement.device
-                ),
+                validation=validation,
                 normalise=Normalise(train_x, placement.device, placement.channels_last),
+                low_rung=low_rung,
             )
         return self._on_device[key]
