@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from hiernas.errors import InputError
-from hiernas.report import figures, html, pareto, stats
+from hiernas.report import curves, figures, html, pareto, stats
 from hiernas.report.runs import Run, read_runs
 from hiernas.run_dir import write_atomically
 from motifs import Genotype
@@ -24,6 +24,7 @@ IMAGES = (
     "distribution",
     "runs",
     "best",
+    "curves",
     "pareto",
     "hypervolume",
     "front1",
@@ -85,6 +86,8 @@ def _images(
 
         genotype = Genotype.from_dict(ranked[0].architecture.genotype, registered_only=False)
         images["best"] = figures.png_bytes(draw_figure(genotype))
+    if any(run.curves for run in runs):
+        images["curves"] = figures.png_bytes(curves.figure([(run.name, run.curves) for run in runs], label))
     if pareto.comparable(runs):
         images["pareto"] = figures.png_bytes(pareto.scatter(groups))
         images["hypervolume"] = figures.png_bytes(

@@ -3,7 +3,8 @@ can be mailed, attached to an issue or opened from an archive with nothing besid
 
 Sections, in reading order, each an ``<section id=...>`` that the navigation links to: a summary
 per strategy, best fitness so far against evaluations, the fitness distribution, what became of each
-run's proposals, failures, the best genotype drawn, and the top genotypes. Every table row of a run
+run's proposals, failures, the best genotype drawn, the top genotypes, the learning curves of the
+best candidates, and the Pareto front. Every table row of a run
 carries ``data-run``, ``data-best`` (the exact fitness, ``repr``), ``data-done``, ``data-failed`` and
 ``data-cached`` so that scripts and tests can read the page's numbers without parsing formatted text.
 """
@@ -39,6 +40,7 @@ SECTIONS = {
     "failures": "Failures",
     "best": "Best genotype",
     "top": "Top genotypes",
+    "curves": "Learning curves",
     "front": "Pareto front",
 }
 
@@ -66,6 +68,7 @@ def page(
         _failures(runs),
         _best(top[0] if top else None, labels, fmt, images.get("best")),
         _top(top, labels, fmt),
+        _curves(images.get("curves")),
         _front(runs, images),
         f"<footer>Made by hiernas {_e(version)} from {len(runs)} run journal{'s' * (len(runs) != 1)}, "
         f"each read in one consistent snapshot at {_e(read_at)}.</footer>",
@@ -342,6 +345,22 @@ def _front(runs: Sequence[Run], images: Mapping[str, bytes]) -> str:
         if name in images
     )
     return _section("front", scatter + volume + drawings)
+
+
+def _curves(png: bytes | None) -> str:
+    if png is None:
+        return _section(
+            "curves",
+            '<p class="note">No learning curves: no finished evaluation recorded one (the training '
+            "evaluator does; a table lookup trains nothing).</p>",
+        )
+    caption = (
+        "The best candidates of all runs pooled, ranked by the highest rung (steps) they reached, then "
+        "by fitness there. Left: the training loss, each point the mean over a window of steps, from "
+        "step 0 across every continuation. Right: the validation fitness at each rung; rungs below the "
+        "full step count are scored on a fixed subset of the validation images."
+    )
+    return _section("curves", _figure(png, "learning curves of the top candidates", caption))
 
 
 def _genotype(genotype: Mapping[str, object]) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.errors import InputError
+from hiernas.report.curves import Candidate, candidates
 from hiernas.report.front import compute_front, feasible_values, run_constraints, run_objectives
 from hiernas.report.style import group_label
 from hiernas.run_dir import open_journal_read_only, read_config
@@ -95,6 +96,8 @@ class Run:
     values: tuple[tuple[float, ...] | None, ...] = ()
     # Every feasible done evaluation's genotype by its values, for drawings of the front.
     genotypes: tuple[tuple[tuple[float, ...], dict[str, Any]], ...] = ()
+    # The learning curves of the run's best candidates (hiernas.report.curves).
+    curves: tuple[Candidate, ...] = ()
 
     @property
     def group(self) -> str:
@@ -157,6 +160,7 @@ def read_run(run_dir: Path) -> Run:
         front_objectives=front_objectives,
         values=values,
         genotypes=tuple((v, entry.genotype) for entry, v in front.feasible),
+        curves=candidates(every_done),
     )
 
 
