@@ -84,6 +84,10 @@ def test_continuation_equals_a_straight_run(
     assert t["tse"] == s["tse"] and t["loss_curve"] == s["loss_curve"]
     assert t["accuracy_curve"] == [[LOW, low.fitness, 100], [40, top.fitness, 288]]
     assert s["accuracy_curve"] == [[40, straight.fitness, 288]]
+    # Run again from a checkpoint already at its rung (a kill after the save): the same result.
+    again = _run(evaluator, genotype, resume_from=str(tmp_path / "top.pt"))
+    assert again.ok and again.fitness == top.fitness and again.metrics["start_step"] == 40
+    assert again.metrics["accuracy_curve"] == t["accuracy_curve"] and again.metrics["tse"] == s["tse"]
 
 
 def test_learning_curve_and_tse_are_recorded(evaluator: TrainEvaluator, genotype: Genotype) -> None:

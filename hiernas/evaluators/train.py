@@ -216,7 +216,8 @@ class TrainEvaluator:
             )
         metrics = fitted.metrics
         fitness = metrics.pop("accuracy")
-        earlier = [] if start is None else start[_SEARCH]["accuracy_curve"]
+        # A checkpoint already at this rung (a rung run again after a kill) is not a rung before it.
+        earlier = [] if start is None else [r for r in start[_SEARCH]["accuracy_curve"] if r[0] < target]
         rungs = [*earlier, [metrics["steps"], fitness, len(held_out)]]
         metrics["start_step"] = 0 if start is None else int(start["step"])
         metrics["accuracy_curve"] = rungs
