@@ -5,9 +5,9 @@ a local instance. Each actor holds one evaluator and asks for a fraction 1/``wor
 GPU when the cluster has GPUs, so several small networks share a device; Ray pins each actor with
 CUDA_VISIBLE_DEVICES. Actors are spread over the cluster's nodes (round robin, soft node affinity), and each
 names its node in the worker it reports, so the journal says where every attempt ran. An actor that
-dies (its node lost, its process killed) is replaced, on whichever node has room, and its evaluation
-handed back to the driver as lost, to be run again; one that outlives the timeout is killed and its
-evaluation recorded as failed.
+dies (its node lost, its process killed) is replaced, on another node when there is one, and its
+evaluation handed back to the driver as lost, to be run again; one that outlives the timeout is
+killed and its evaluation recorded as failed.
 
 Install with ``pip install 'hiernas[ray]'``.
 """
@@ -34,6 +34,7 @@ class _EvaluationActor:
         # Two nodes of a cluster can share a host and an IP (and pids repeat across hosts); the
         # node id alone tells them apart.
         node = ray.get_runtime_context().get_node_id()
+        self.node = node
         self.evaluator = evaluator
         self.name = f"{name} node={node[:12]} ip={ray.util.get_node_ip_address()} pid={os.getpid()}"
         self.device = "cuda" if uses_gpu else "cpu"
@@ -46,17 +47,19 @@ class _EvaluationActor:
     def pid(self) -> int:
         return os.getpid()
 
-    def where(self) -> str:
-        """The worker name with the node and process this actor landed on."""
-        return self.name
+    def where(self) -> tuple[str, str]:
+        """The worker name with the node and process this actor landed on, and the node's id."""
+        return self.name, self.node
 
 
 @dataclass
 class _Slot:
     name: str
     actor: Any
-    # Resolves, to the name with its node, once the actor has started (its process up, the
-    # evaluator unpickled).
+    # The node the actor runs on once it has started; until then the node it was aimed at.
+    node: str | None = None
+    # Resolves, to the name with its node and the node id, once the actor has started (its process
+    # up, the evaluator unpickled).
     ready_ref: Any = None
     ready_at: float | None = None
     task: Task | None = None
@@ -92,9 +95,9 @@ class RayExecutor:
         self._spawned = 0
         self._slots = [self._new_slot() for _ in range(workers)]
 
-    def _new_slot(self) -> _Slot:
+    def _new_slot(self, avoid: str | None = None) -> _Slot:
         name = f"ray-actor-{self._spawned}" + ("@gpu" if self._gpu_share else "@cpu")
-        node = self._next_node()
+        node = self._next_node(avoid)
         self._spawned += 1
         actor_class = self._actor_class
         if node is not None:
@@ -104,18 +107,23 @@ class RayExecutor:
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=True)
             )
         actor = actor_class.remote(self._evaluator, name, bool(self._gpu_share))
-        return _Slot(name, actor, ready_ref=actor.where.remote())
+        return _Slot(name, actor, node, ready_ref=actor.where.remote())
 
-    def _next_node(self) -> str | None:
+    def _next_node(self, avoid: str | None = None) -> str | None:
         """Round robin over the alive nodes that have a CPU: actors spread one per node before any
         node gets a second, so one node's loss costs the fewest evaluations (Ray's SPREAD is best
         effort, and put both actors of a two-node run on one node). Soft affinity: a node that died
-        or is full hands the actor to any other."""
+        or is infeasible hands the actor to any other.
+
+        ``avoid`` is the node of a lost actor, skipped unless it is the only one: a lost node stays
+        listed alive until the head has missed its health checks, and an actor aimed at it meanwhile
+        dies with it, taking the evaluation's second attempt too (seen in the two-node test)."""
         nodes = sorted(
             node["NodeID"]
             for node in self._ray.nodes()
             if node.get("Alive") and node.get("Resources", {}).get("CPU", 0) >= 1
         )
+        nodes = [n for n in nodes if n != avoid] or nodes
         return nodes[self._spawned % len(nodes)] if nodes else None
 
     def _note_started_actors(self, slots: list[_Slot]) -> None:
@@ -128,7 +136,7 @@ class RayExecutor:
                     slot.ready_at = now
                     # One that died while starting keeps its plain name; its evaluation comes back lost.
                     with contextlib.suppress(self._ray.exceptions.RayError):
-                        slot.name = self._ray.get(slot.ready_ref)
+                        slot.name, slot.node = self._ray.get(slot.ready_ref)
 
     def _expiry(self, slot: _Slot) -> float | None:
         """When the slot's evaluation times out. The clock starts when both the task was submitted
@@ -195,7 +203,7 @@ class RayExecutor:
     def _replace(self, index: int, result: EvalResult, *, lost: bool) -> Completion:
         slot = self._slots[index]
         self._ray.kill(slot.actor, no_restart=True)
-        self._slots[index] = self._new_slot()
+        self._slots[index] = self._new_slot(avoid=slot.node if lost else None)
         assert slot.task is not None
         return Completion(slot.task.evaluation_id, result, slot.name, slot.started, time.time(), lost=lost)
 
