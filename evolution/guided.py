@@ -125,6 +125,7 @@ class GuidedEvolution(TournamentEvolution):
         its record is the last mutation's."""
         children: list[tuple[Genotype, int, Any]] = []
         keys: set[str] = set()
+        made: set[Genotype] = set()  # the same child drawn again: no second canonical form
         first = None
         for _ in range(self.candidates):
             if parents is None:
@@ -135,6 +136,9 @@ class GuidedEvolution(TournamentEvolution):
             for _ in range(1, mutations.randint(1, self.mutations) if self.mutations > 1 else 1):
                 child, record = mutate(child, mutations)
             first = first or (child, winner, record)
+            if child in made:
+                continue
+            made.add(child)
             key = canonical_key(child)
             if key not in self.evaluated and key not in keys:
                 keys.add(key)
