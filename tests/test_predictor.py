@@ -230,3 +230,17 @@ def test_rank_targets_keep_the_order_and_isomorphism_invariance() -> None:
     assert kendalltau(predicted, fitness[50:])[0] > 0.3
     with pytest.raises(ValueError, match="target"):
         FitnessPredictor(space.primitives, target="log")
+
+
+def test_the_config_keys_reach_the_strategy_and_bad_values_are_refused(tmp_path: Path) -> None:
+    from hiernas.config import ConfigError, load_config
+    from hiernas.search import strategy_for
+
+    table = f"evaluator.table={tmp_path / 'nb201.csv'}"
+    keys = ["search.predictor.parents=3", "search.predictor.mutations=2", "search.predictor.target=rank"]
+    search = strategy_for(load_config("nb201", [table, *keys]))
+    assert isinstance(search, GuidedEvolution)
+    assert (search.parents, search.mutations, search.predictor.target) == (3, 2, "rank")
+    for bad in ("parents=-1", "mutations=0", "target=log"):
+        with pytest.raises(ConfigError, match=f"search.predictor.{bad.partition('=')[0]}"):
+            load_config("nb201", [table, f"search.predictor.{bad}"])
