@@ -2,10 +2,12 @@
 2022): each ask makes many children and proposes the one a model of the results so far prefers.
 
 Until ``start_after`` results are in (and during the initial population) it asks exactly as
-TournamentEvolution does. After that, each ask runs ``candidates`` tournaments, mutates each winner
-once, drops the children whose network was already evaluated (their result is known, so proposing
-one would spend an ask on nothing), and proposes the child the acquisition prefers. The first
-candidate is drawn from the same streams as the unguided child of that ask.
+TournamentEvolution does. After that, each ask makes ``candidates`` children, each 1 to ``mutations``
+mutations of a tournament winner (or, with ``parents`` = k, of one of the k fittest members, as
+BANANAS mutates the best), drops the children whose network was already evaluated (their result is
+known, so proposing one would spend an ask on nothing), and proposes the child the acquisition
+prefers. With the defaults the first candidate is drawn from the same streams as the unguided child
+of that ask.
 
 The predictor is refitted only when enough new results arrived since the last fit (``fit_size``),
 on the successful fresh results in the order the run was told them, with a generator derived from the run seed and
