@@ -2,10 +2,12 @@
 2022): each ask makes many children and proposes the one a model of the results so far prefers.
 
 Until ``start_after`` results are in (and during the initial population) it asks exactly as
-TournamentEvolution does. After that, each ask runs ``candidates`` tournaments, mutates each winner
-once, drops the children whose network was already evaluated (their result is known, so proposing
-one would spend an ask on nothing), and proposes the child the acquisition prefers. The first
-candidate is drawn from the same streams as the unguided child of that ask.
+TournamentEvolution does. After that, each ask makes ``candidates`` children, each 1 to ``mutations``
+mutations of a tournament winner (or, with ``parents`` = k, of one of the k fittest members, as
+BANANAS mutates the best), drops the children whose network was already evaluated (their result is
+known, so proposing one would spend an ask on nothing), and proposes the child the acquisition
+prefers. With the defaults the first candidate is drawn from the same streams as the unguided child
+of that ask.
 
 The predictor is refitted only when enough new results arrived since the last fit (``fit_size``),
 on the successful fresh results in the order the run was told them, with a generator derived from the run seed and
@@ -15,8 +17,11 @@ set and so proposes exactly what the uninterrupted run would: nothing about the 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from evolution.evaluation import EvalResult
 from evolution.predictor import ACQUISITIONS, FitnessPredictor, acquire
@@ -48,14 +53,20 @@ class GuidedEvolution(TournamentEvolution):
         start_after: int = 20,
         beta: float = 1.0,
         trees: int = 32,
+        parents: int = 0,
+        mutations: int = 1,
+        target: str = "raw",
         **evolution: Any,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
+        if parents < 0 or mutations < 1:
+            raise ValueError(f"parents must be >= 0 and mutations >= 1, got {parents} and {mutations}")
         super().__init__(space, seed=seed, **evolution)
         self.candidates, self.acquisition = candidates, acquisition
         self.start_after, self.beta = start_after, beta
-        self.predictor = FitnessPredictor(space.primitives, trees=trees)
+        self.parents, self.mutations = parents, mutations
+        self.predictor = FitnessPredictor(space.primitives, trees=trees, target=target)
         self._reset_training()
 
     def _reset_training(self) -> None:
@@ -81,17 +92,10 @@ class GuidedEvolution(TournamentEvolution):
             )
         tournaments = numpy_rng(self.seed, "tournament", self.asked)
         mutations = python_rng(self.seed, "ask", self.asked)
-        children: list[tuple[Genotype, int, Any]] = []
-        keys: set[str] = set()
-        first = None
-        for _ in range(self.candidates):
-            winner = self.population.tournament(tournaments, self.tournament_size())
-            child, record = mutate(self.population.genotypes[winner], mutations)
-            first = first or (child, winner, record)
-            key = canonical_key(child)
-            if key not in self.evaluated and key not in keys:
-                keys.add(key)
-                children.append((child, winner, record))
+        children, first = self._children(tournaments, mutations, self._best(self.parents))
+        if not children and self.parents:
+            # The best few's neighbourhoods are exhausted: widen to tournament winners.
+            children, first = self._children(tournaments, mutations, None)
         if not children:
             children = [first]  # every candidate's network is known: the cache answers it for free
         pick = 0
@@ -104,6 +108,45 @@ class GuidedEvolution(TournamentEvolution):
         self.asked += 1
         self.pending += 1
         return Proposal(child, "mutation", parent=self.population.ids[winner], mutation=record)
+
+    def _best(self, k: int) -> np.ndarray | None:
+        """Population indices of the ``k`` fittest members (first joined first among equals), or
+        None for tournament selection (k = 0)."""
+        if not k:
+            return None
+        population = self.population
+        fitness = population._fitness[population.start : len(population.ids)]
+        return population.start + np.argsort(-fitness, kind="stable")[:k]
+
+    def _children(
+        self, tournaments: np.random.Generator, mutations: random.Random, parents: np.ndarray | None
+    ) -> tuple[list[tuple[Genotype, int, Any]], tuple[Genotype, int, Any]]:
+        """``candidates`` children whose networks are new (each at most once), and the first child
+        made. A child is 1 to ``mutations`` successive mutations of a tournament winner, or of one
+        of ``parents`` drawn uniformly (BANANAS' mutations of the best, White et al. 2021, 4.2);
+        its record is the last mutation's."""
+        children: list[tuple[Genotype, int, Any]] = []
+        keys: set[str] = set()
+        made: set[Genotype] = set()  # the same child drawn again: no second canonical form
+        first = None
+        for _ in range(self.candidates):
+            if parents is None:
+                winner = self.population.tournament(tournaments, self.tournament_size())
+            else:
+                winner = int(parents[int(tournaments.integers(len(parents)))])
+            child, record = mutate(self.population.genotypes[winner], mutations)
+            for _ in range(1, mutations.randint(1, self.mutations) if self.mutations > 1 else 1):
+                child, record = mutate(child, mutations)
+            first = first or (child, winner, record)
+            if child in made:
+                continue
+            made.add(child)
+            key = canonical_key(child)
+            if key not in self.evaluated and key not in keys:
+                keys.add(key)
+                children.append((child, winner, record))
+        assert first is not None
+        return children, first
 
     def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
         super().tell(proposal_id, proposal, result, cached)

@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from evolution.driver import Driver, RunStatus
+from evolution.evaluation import EvalContext
 from evolution.executors.inline import InlineExecutor
 from evolution.guided import GuidedEvolution, fit_size
 from evolution.journal import FILENAME, Journal
@@ -130,7 +131,18 @@ def test_the_predictor_ranks_a_synthetic_fitness_far_better_than_a_constant() ->
     assert kendalltau(predicted, truth)[0] > 0.3
 
 
-def _guided_run(run_dir: Path, budget: int, aging: bool) -> RunStatus:
+PLAIN = {"candidates": 12, "acquisition": "thompson", "start_after": 10}
+BEST_FEW = {
+    "candidates": 12,
+    "acquisition": "ucb",
+    "start_after": 10,
+    "parents": 3,
+    "mutations": 2,
+    "target": "rank",
+}
+
+
+def _guided_run(run_dir: Path, budget: int, aging: bool, predictor: dict = PLAIN) -> RunStatus:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / FILENAME
     journal = Journal.open(path) if path.exists() else Journal.create(path)
@@ -139,7 +151,7 @@ def _guided_run(run_dir: Path, budget: int, aging: bool) -> RunStatus:
         "tournament": 0.25,
         "aging": aging,
         "init_mutations": 100,
-        "predictor": {"candidates": 12, "acquisition": "thompson", "start_after": 10},
+        "predictor": predictor,
     }
     try:
         search = make_strategy("evolution", PRESETS["hierarchical"], 5, settings)
@@ -149,16 +161,16 @@ def _guided_run(run_dir: Path, budget: int, aging: bool) -> RunStatus:
         journal.close()
 
 
-@pytest.mark.parametrize("aging", [False, True])
+@pytest.mark.parametrize(("aging", "predictor"), [(False, PLAIN), (True, PLAIN), (False, BEST_FEW)])
 def test_resuming_a_guided_run_proposes_what_the_uninterrupted_run_proposed(
-    tmp_path: Path, aging: bool
+    tmp_path: Path, aging: bool, predictor: dict
 ) -> None:
     """The predictor is rebuilt from the journal's history on resume, never saved: stopping and
     resuming in steps (before, at and after the predictor takes over) writes the same journal."""
-    whole = _guided_run(tmp_path / "whole", 30, aging)
+    whole = _guided_run(tmp_path / "whole", 30, aging, predictor)
     assert whole.finished == 30
     for budget in (5, 11, 30):
-        _guided_run(tmp_path / "steps", budget, aging)
+        _guided_run(tmp_path / "steps", budget, aging, predictor)
     assert journal_rows(tmp_path / "steps") == journal_rows(tmp_path / "whole")
 
 
@@ -178,3 +190,57 @@ def test_refits_follow_a_schedule_of_the_result_count_alone() -> None:
     assert sizes[:32] == list(range(32))  # every result refits while there are few
     assert all(a <= b <= n for n, (a, b) in enumerate(itertools.pairwise(sizes), start=1))
     assert len(set(sizes[20:151])) < 50  # a 150-evaluation table run refits about 40 times
+
+
+def test_with_parents_every_guided_child_comes_from_the_fittest_few() -> None:
+    """parents=3: each guided proposal mutates one of the three fittest members so far (BANANAS),
+    by one or two mutations, and is a network not evaluated before."""
+    settings = {"population": 8, "tournament": 0.25, "aging": False, "init_mutations": 100}
+    search = make_strategy("evolution", PRESETS["nb201"], 2, {**settings, "predictor": BEST_FEW})
+    told: dict[int, float] = {}
+    seen: set[str] = set()
+    guided = 0
+    for proposal_id in range(40):
+        proposal = search.ask()
+        assert proposal is not None
+        if proposal.origin == "mutation" and len(told) >= 10:
+            fittest = sorted(told, key=lambda k: (-told[k], k))[:3]
+            assert proposal.parent in fittest
+            assert canonical_key(proposal.genotype) not in seen
+            guided += 1
+        key = canonical_key(proposal.genotype)
+        result = ToyEvaluator()(proposal.genotype, EvalContext(seed=0))
+        cached = key in seen
+        seen.add(key)
+        search.tell(proposal_id, proposal, result, cached)
+        if result.ok and not cached:
+            told[proposal_id] = float(result.fitness)
+    assert guided >= 20
+
+
+def test_rank_targets_keep_the_order_and_isomorphism_invariance() -> None:
+    space = PRESETS["nb201"]
+    rng = random.Random(5)
+    genotypes = [sample(space, rng, 200) for _ in range(80)]
+    fitness = [toy_fitness(g) for g in genotypes]
+    ranked = FitnessPredictor(space.primitives, target="rank")
+    ranked.fit(genotypes[:50], fitness[:50], numpy_rng(2, "test"))
+    predicted = ranked.predict(genotypes[50:]).mean
+    assert np.all((predicted > 0) & (predicted <= 1))  # ranks over the training set, in (0, 1]
+    assert kendalltau(predicted, fitness[50:])[0] > 0.3
+    with pytest.raises(ValueError, match="target"):
+        FitnessPredictor(space.primitives, target="log")
+
+
+def test_the_config_keys_reach_the_strategy_and_bad_values_are_refused(tmp_path: Path) -> None:
+    from hiernas.config import ConfigError, load_config
+    from hiernas.search import strategy_for
+
+    table = f"evaluator.table={tmp_path / 'nb201.csv'}"
+    keys = ["search.predictor.parents=3", "search.predictor.mutations=2", "search.predictor.target=rank"]
+    search = strategy_for(load_config("nb201", [table, *keys]))
+    assert isinstance(search, GuidedEvolution)
+    assert (search.parents, search.mutations, search.predictor.target) == (3, 2, "rank")
+    for bad in ("parents=-1", "mutations=0", "target=log"):
+        with pytest.raises(ConfigError, match=f"search.predictor.{bad.partition('=')[0]}"):
+            load_config("nb201", [table, f"search.predictor.{bad}"])

@@ -42,6 +42,12 @@ class PredictorConfig(_Section):
     # Fresh successful results needed before the predictor chooses (before: plain evolution).
     start_after: int = Field(default=20, ge=2)
     beta: float = Field(default=1.0, ge=0)
+    # 0: each child mutates a tournament winner; k: one of the k fittest members (BANANAS).
+    parents: int = Field(default=0, ge=0)
+    # Each child is 1 to this many successive mutations of its parent.
+    mutations: int = Field(default=1, ge=1)
+    # What the model is fitted on: the fitness, or its rank among the results (top-end resolution).
+    target: Literal["raw", "rank"] = "raw"
 
 
 class SearchObjective(_Section):
