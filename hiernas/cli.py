@@ -71,7 +71,9 @@ def sample(
 )
 @_set_option
 def describe(genotype: Path, as_json: bool, config: str | None, overrides: Sequence[str]) -> None:
-    """Canonical key, live edges per level, parameters and FLOPs per image of the search network."""
+    """Canonical key, live edges per level, parameters and FLOPs per image of the search network
+    (NAS-Bench-201's own network for an NB201 cell or table run). GENOTYPE: a genotype file or a
+    run directory (its best.json, in its config)."""
     from hiernas.commands.describe import run_describe
 
     run_describe(genotype, as_json=as_json, config=config, overrides=overrides)

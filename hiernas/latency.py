@@ -17,6 +17,7 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,7 +109,11 @@ def _onnx_runner(model: Any, image: Any, threads: int) -> tuple[Any, dict[str, s
     import torch
 
     buffer = io.BytesIO()
-    torch.onnx.export(model, (image,), buffer, input_names=["x"], dynamo=False)
+    # The TorchScript exporter: one fixed-shape trace, far quicker per candidate than the dynamo one
+    # (hiernas export's). Its deprecation notice would be printed for every candidate a worker times.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (image,), buffer, input_names=["x"], dynamo=False)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
