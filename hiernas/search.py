@@ -41,7 +41,9 @@ def fidelity_for(config: RunConfig, evaluator: Evaluator | None = None) -> Fidel
         return None
     kind = config.evaluator.kind
     full = getattr(config.evaluator, "steps", None)
-    if evaluator is not None and getattr(evaluator, "supports_fidelity", False) is not True:
+    if not hasattr(config.evaluator, "steps") or (
+        evaluator is not None and getattr(evaluator, "supports_fidelity", False) is not True
+    ):
         hint = (
             "set supports_fidelity = True on the function once it honours context.steps, "
             "resume_from and save_to"
