@@ -45,6 +45,7 @@ from typing import Literal
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Completion, Executor, Task
 from evolution.journal import Journal, JournalError, Unfinished
+from evolution.rung_checkpoints import RungCheckpoints
 from evolution.seeding import derive_seed
 from evolution.strategy import Proposal, Strategy
 from evolution.successive_halving import Fidelity, Halving
@@ -134,7 +135,8 @@ class Driver:
         self.max_duplicate_streak = max_duplicate_streak
         self.on_progress = on_progress or (lambda status: None)
         self.status = RunStatus(budget, full_steps=fidelity.full_steps if fidelity else None)
-        self.fidelity, self.checkpoints = fidelity, checkpoints
+        self.fidelity = fidelity
+        self.checkpoints = RungCheckpoints(checkpoints, fidelity) if fidelity and checkpoints else None
         self.halving = Halving(fidelity) if fidelity else None
         # The budget in its units: evaluations, or training steps with successive halving.
         self._limit = budget * fidelity.full_steps if fidelity else budget
@@ -149,9 +151,8 @@ class Driver:
 
     def run(self) -> RunStatus:
         self._resume()
-        if self.checkpoints is not None and self.fidelity is not None:
-            self.checkpoints.mkdir(parents=True, exist_ok=True)
-            self._sweep_checkpoints()
+        if self.checkpoints is not None:
+            self.checkpoints.sweep(self.halving)
         try:
             while True:
                 self._fill()
@@ -165,8 +166,8 @@ class Driver:
             raise
         finally:
             self.executor.close()
-        if self.checkpoints is not None and self.fidelity is not None:
-            self._sweep_checkpoints(keep_any=False)
+        if self.checkpoints is not None:
+            self.checkpoints.sweep(None)
         if not self._budget_reached and not self.status.stopped:
             raise RuntimeError(
                 f"strategy {self.strategy.name!r} proposed nothing while no evaluation was in flight"
@@ -317,11 +318,9 @@ class Driver:
         task = Task(evaluation_id, item.proposal.genotype, seed)
         from_steps = 0
         if self.fidelity is not None:
-            rung = item.rung
-            resume = self._checkpoint(item.proposal_id, rung - 1) if rung > 0 else None
-            if resume is not None and not resume.is_file():
-                resume = None  # gone: train from scratch (module docstring)
-            save = self._checkpoint(item.proposal_id, rung) if rung < self.fidelity.top else None
+            rung, checkpoints = item.rung, self.checkpoints
+            resume = checkpoints.resume_from(item.proposal_id, rung) if checkpoints else None
+            save = checkpoints.save_to(item.proposal_id, rung) if checkpoints else None
             from_steps = self.fidelity.rungs[rung - 1] if resume is not None else 0
             task = Task(
                 evaluation_id,
@@ -342,11 +341,11 @@ class Driver:
         """What one more evaluation at ``rung`` would cost, in the budget's units."""
         if self.fidelity is None:
             return 1
-        continued = rung > 0 and proposal_id is not None
-        if continued and self.checkpoints is not None:
-            continued = self._checkpoint(proposal_id, rung - 1).is_file()  # type: ignore[union-attr,arg-type]
-        elif self.checkpoints is None:
-            continued = False
+        continued = (
+            proposal_id is not None
+            and self.checkpoints is not None
+            and self.checkpoints.resume_from(proposal_id, rung) is not None
+        )
         return self.fidelity.cost(rung, continued=continued)
 
     def _fits(self, cost: int) -> bool:
@@ -354,37 +353,6 @@ class Driver:
         spent = self.status.steps_spent if self.fidelity else self.status.finished
         committed = sum(item.cost for item in self._in_flight.values())
         return spent + committed + cost <= self._limit
-
-    def _checkpoint(self, proposal_id: int, rung: int) -> Path | None:
-        if self.checkpoints is None or self.fidelity is None:
-            return None
-        return self.checkpoints / f"{proposal_id}-{self.fidelity.rungs[rung]}.pt"
-
-    def _release(self, proposal_id: int, rung: int, ok: bool) -> None:
-        """A result at ``rung`` is recorded: the checkpoint it continued can promote nothing any
-        more, nor can this rung's own when the evaluation failed."""
-        for below, gone in ((rung - 1, rung > 0), (rung, not ok)):
-            path = self._checkpoint(proposal_id, below) if gone else None
-            if path is not None:
-                path.unlink(missing_ok=True)
-
-    def _sweep_checkpoints(self, *, keep_any: bool = True) -> None:
-        """Delete every file in the checkpoint folder but the checkpoints a promotion may still
-        continue (done at a rung below the top, promotion not yet finished): leftovers of a session
-        killed between recording a result and deleting, and evaluators' temporary files. With
-        ``keep_any`` False (the end of the run), delete them all."""
-        assert self.checkpoints is not None and self.halving is not None
-        keep: set[Path | None] = set()
-        if keep_any:
-            halving = self.halving
-            for rung in range(halving.fidelity.top):
-                finished_above = halving.results[rung + 1].keys() | halving.failed[rung + 1]
-                keep.update(
-                    self._checkpoint(p, rung) for p in halving.results[rung] if p not in finished_above
-                )
-        for path in self.checkpoints.iterdir():
-            if path not in keep and path.is_file():
-                path.unlink(missing_ok=True)
 
     def _complete(self, completion: Completion) -> None:
         item = self._in_flight.pop(completion.evaluation_id)
@@ -423,7 +391,8 @@ class Driver:
         if self.halving is not None:
             self.status.steps_spent += item.cost
             self.halving.record(item.proposal_id, item.rung, result.fitness if result.ok else None)
-            self._release(item.proposal_id, item.rung, result.ok)
+            if self.checkpoints is not None:
+                self.checkpoints.release(item.proposal_id, item.rung, result.ok)
         self._track_best(item.proposal_id, result, item.rung)
         for proposal_id, proposal in self._waiting.pop(item.key, []):
             self._answer_from_cache(proposal_id, proposal, completion.evaluation_id, result)

@@ -31,7 +31,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,43 +47,23 @@ from evolution.journal_format import (
     upgrade_from_1,
     upgrade_from_2,
 )
-from evolution.journal_rows import json_text, load_json, metrics_text, proposal_from, reads, result_from
+from evolution.journal_rows import (
+    Ranked,
+    Unfinished,
+    json_text,
+    load_json,
+    metrics_text,
+    proposal_from,
+    reads,
+    result_from,
+)
+from evolution.journal_rungs import RungReads
 from evolution.strategy import Proposal, Told
 
 __all__ = ["FILENAME", "FORMAT_VERSION", "Journal", "JournalError", "Ranked", "Unfinished"]
 
 
-@dataclass(frozen=True, slots=True)
-class Unfinished:
-    """An evaluation that was pending or running when the journal was last written."""
-
-    evaluation_id: int
-    proposal_id: int
-    proposal: Proposal
-    key: str
-    attempt: int
-    rung: int = 0
-    # It had started on a worker: the run stopped without handing it back (killed, crashed), so
-    # this attempt counts (a network that takes the run down with it must not be retried forever).
-    running: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Ranked:
-    """A finished evaluation as reports list it; the genotype stays in its file-format dict."""
-
-    proposal_id: int
-    key: str
-    genotype: dict[str, Any]
-    fitness: float
-    metrics: dict[str, Any]
-    evaluation_id: int
-    # Successive halving: the highest rung with a done result, which this is, and its steps.
-    rung: int = 0
-    steps: int | None = None
-
-
-class Journal:
+class Journal(RungReads):
     """One connection to a run's journal. Writers: the driver only. Readers: ``read_only=True``."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
@@ -512,55 +491,3 @@ class Journal:
             "SELECT COUNT(*) FROM evaluations WHERE final = 1 AND status IN ('done', 'failed')"
         ).fetchone()
         return int(count)
-
-    # Successive halving ---------------------------------------------------------------------------
-
-    @reads
-    def rung_rows(self) -> list[tuple[int, int, str, float | None]]:
-        """(proposal, rung, status, fitness) of every evaluation that is not a lost attempt, in
-        the order their results were recorded (unfinished ones last): what ``Halving`` is
-        rebuilt from on resume."""
-        rows = self.connection.execute(
-            "SELECT proposal, rung, status, fitness FROM evaluations WHERE final = 1 "
-            "ORDER BY told IS NULL, told, id"
-        ).fetchall()
-        return [(r["proposal"], r["rung"], r["status"], r["fitness"]) for r in rows]
-
-    @reads
-    def rung_of(self, evaluation_id: int) -> int:
-        (rung,) = self.connection.execute(
-            "SELECT rung FROM evaluations WHERE id = ?", (evaluation_id,)
-        ).fetchone()
-        return int(rung)
-
-    @reads
-    def steps_spent(self) -> int:
-        """Training steps of the finished evaluations (lost attempts do not count, as they do not
-        count towards the budget): each its ``steps`` minus the checkpoint's it continued."""
-        (spent,) = self.connection.execute(
-            "SELECT COALESCE(SUM(steps - from_steps), 0) FROM evaluations "
-            "WHERE final = 1 AND status IN ('done', 'failed') AND steps IS NOT NULL"
-        ).fetchone()
-        return int(spent)
-
-    @reads
-    def rung_counts(self) -> list[dict[str, int]]:
-        """Per rung present in the journal: its steps and its done, failed and pending or running
-        evaluations (lost attempts left out)."""
-        rows = self.connection.execute(
-            "SELECT rung, MAX(steps) AS steps, COALESCE(SUM(status = 'done'), 0) AS done, "
-            "COALESCE(SUM(status = 'failed'), 0) AS failed, "
-            "COALESCE(SUM(status IN ('pending', 'running')), 0) AS pending "
-            "FROM evaluations WHERE final = 1 GROUP BY rung ORDER BY rung"
-        ).fetchall()
-        return [dict(row) for row in rows]
-
-    @reads
-    def rung_results(self, proposal_id: int) -> list[dict[str, Any]]:
-        """A proposal's final result at each rung it was evaluated at, lowest first."""
-        rows = self.connection.execute(
-            "SELECT rung, steps, status, fitness, metrics, error, id FROM evaluations "
-            "WHERE proposal = ? AND final = 1 AND status IN ('done', 'failed') ORDER BY rung",
-            (proposal_id,),
-        ).fetchall()
-        return [{"rung": r["rung"], "steps": r["steps"], **result_from(r).to_dict()} for r in rows]
