@@ -14,6 +14,23 @@ died counts as an attempt (it may be what killed the run); one stopped by Ctrl-C
 Only done results are reused for duplicates. A network whose evaluation failed (a timeout, a CUDA
 out-of-memory while other workers shared the GPU) is evaluated again when it is proposed again, up
 to ``retry_failed`` more times; after that its failure is reused like any result.
+
+Successive halving (``fidelity``; ``evolution.successive_halving``, ASHA of Li et al. 2020): a free
+worker first promotes the best candidate that ASHA names, and only then asks the strategy for a new
+one, which starts at rung 0. Each rung's evaluation is an evaluation row of the same proposal,
+recorded with its rung and steps, and each result is told to the strategy as it arrives, with its
+rung. A promotion continues from the checkpoint of the rung below,
+``checkpoints/<proposal>-<steps>.pt``, which the driver only hands over once that rung's result is
+recorded done (the evaluator writes it atomically, so a half-written one is never used); it is
+deleted once its promotion's result is recorded (or the promotion or the rung failed), and every
+checkpoint at the end of the run. A promotion whose checkpoint is gone (deleted at the end of an
+earlier session, or never written by the evaluator) trains from scratch, and costs that much.
+
+The budget then counts full-budget equivalents: training steps spent divided by the full steps, a
+promotion from rung a to rung b costing b − a steps. Nothing is started that would take the
+finished plus in-flight steps beyond the budget; when a promotion does not fit, a new candidate at
+rung 0 may. A duplicate proposal is answered with its network's result at the highest rung it has
+finished (the best-trained one), and is itself never promoted: its original is.
 """
 
 from __future__ import annotations
@@ -22,13 +39,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Completion, Executor, Task
 from evolution.journal import Journal, JournalError, Unfinished
+from evolution.rung_checkpoints import RungCheckpoints
 from evolution.seeding import derive_seed
 from evolution.strategy import Proposal, Strategy
+from evolution.successive_halving import Fidelity, Halving
 from motifs.canonical import canonical_key
 
 Dedup = Literal["reuse", "resample", "off"]
@@ -49,10 +69,21 @@ class RunStatus:
     started: float = field(default_factory=time.time)
     finished_this_session: int = 0
     stopped: str | None = None  # why the run ended before its budget, if it did
+    # Successive halving: the full budget's steps, and the training steps of finished evaluations.
+    full_steps: int | None = None
+    steps_spent: int = 0
+    best_rung: int = 0
 
     @property
     def finished(self) -> int:
+        """Finished evaluations (with successive halving: rung evaluations)."""
         return self.done + self.failed
+
+    @property
+    def used(self) -> float:
+        """What the budget counts: finished evaluations, or full-budget equivalents (steps spent
+        over the full steps) with successive halving."""
+        return self.finished if self.full_steps is None else self.steps_spent / self.full_steps
 
     @property
     def per_minute(self) -> float:
@@ -66,6 +97,8 @@ class _InFlight:
     proposal: Proposal
     key: str
     attempt: int
+    rung: int = 0
+    cost: int = 1  # in the budget's units: 1 evaluation, or training steps with successive halving
 
 
 class Driver:
@@ -82,7 +115,12 @@ class Driver:
         retry_failed: int = 1,
         max_duplicate_streak: int = 1_000,
         on_progress: Callable[[RunStatus], None] | None = None,
+        fidelity: Fidelity | None = None,
+        checkpoints: Path | None = None,
     ) -> None:
+        """``fidelity``: successive halving over these rungs (module docstring); ``checkpoints``:
+        the folder (in the run directory) where rung checkpoints are kept; without one, every
+        promotion trains from scratch."""
         self.strategy, self.executor, self.journal = strategy, executor, journal
         self.seed, self.dedup = seed, dedup
         # A lost worker (killed, crashed) gets its evaluation run again, up to this many attempts.
@@ -96,7 +134,13 @@ class Driver:
         # which reuses about two results per evaluation, had at most 27 in a row over 20 seeds.
         self.max_duplicate_streak = max_duplicate_streak
         self.on_progress = on_progress or (lambda status: None)
-        self.status = RunStatus(budget)
+        self.status = RunStatus(budget, full_steps=fidelity.full_steps if fidelity else None)
+        self.fidelity = fidelity
+        self.checkpoints = RungCheckpoints(checkpoints, fidelity) if fidelity and checkpoints else None
+        self.halving = Halving(fidelity) if fidelity else None
+        # The budget in its units: evaluations, or training steps with successive halving.
+        self._limit = budget * fidelity.full_steps if fidelity else budget
+        self._budget_reached = False
         self._in_flight: dict[int, _InFlight] = {}
         self._evaluating: dict[str, int] = {}  # key -> evaluation id in flight
         self._waiting: dict[str, list[tuple[int, Proposal]]] = defaultdict(list)
@@ -107,6 +151,8 @@ class Driver:
 
     def run(self) -> RunStatus:
         self._resume()
+        if self.checkpoints is not None:
+            self.checkpoints.sweep(self.halving)
         try:
             while True:
                 self._fill()
@@ -120,7 +166,9 @@ class Driver:
             raise
         finally:
             self.executor.close()
-        if self.status.finished < self.status.budget and not self.status.stopped:
+        if self.checkpoints is not None:
+            self.checkpoints.sweep(None)
+        if not self._budget_reached and not self.status.stopped:
             raise RuntimeError(
                 f"strategy {self.strategy.name!r} proposed nothing while no evaluation was in flight"
             )
@@ -134,9 +182,15 @@ class Driver:
         if state is not None:
             self.strategy.restore(state, history)
         for told in history:
-            self._track_best(told.proposal_id, told.result)
+            self._track_best(told.proposal_id, told.result, told.rung)
         for item in journal.unfinished():
             self._resume_unfinished(item)
+        if self.halving is not None:
+            for proposal_id, rung, status, fitness in journal.rung_rows():
+                self.halving.start(proposal_id, rung)
+                if status in ("done", "failed"):
+                    self.halving.record(proposal_id, rung, fitness if status == "done" else None)
+            self.status.steps_spent = journal.steps_spent()
         for proposal_id, proposal, key in journal.waiting():
             hit = None if key in self._evaluating else journal.finished_result(key)
             if hit is not None:
@@ -158,7 +212,7 @@ class Driver:
                 result = EvalResult.failed(f"{error} ({attempt} attempts)")
                 with self.journal.transaction() as journal:
                     journal.record_result(evaluation_id, result, worker="", started=0.0, ended=time.time())
-                    self.strategy.tell(item.proposal_id, item.proposal, result)
+                    self._tell(item.proposal_id, item.proposal, result, False, item.rung)
                     journal.save_state(self.strategy.state_dict())
                 return
             with self.journal.transaction() as journal:
@@ -166,7 +220,9 @@ class Driver:
                     evaluation_id, error, worker="", started=0.0, ended=time.time()
                 )
             attempt += 1
-        self._queue.append((evaluation_id, _InFlight(item.proposal_id, item.proposal, item.key, attempt)))
+        self._queue.append(
+            (evaluation_id, _InFlight(item.proposal_id, item.proposal, item.key, attempt, item.rung))
+        )
         self._evaluating[item.key] = evaluation_id
 
     def _hand_back_in_flight(self) -> None:
@@ -181,14 +237,26 @@ class Driver:
 
     def _fill(self) -> None:
         """Keep the workers busy within the budget: queued attempts first (retries of lost workers
-        and evaluations resumed from the journal, even after the run has stopped asking), then new
-        proposals. Queued attempts beyond the budget stay pending in the journal."""
+        and evaluations resumed from the journal, even after the run has stopped asking), then
+        promotions (successive halving), then new proposals. Queued attempts beyond the budget stay
+        pending in the journal."""
+        self._budget_reached = False
         while len(self._in_flight) < self.executor.capacity:
-            if self.status.finished + len(self._in_flight) >= self.status.budget:
-                return
             if self._queue:
+                item = self._queue[0][1]
+                if not self._fits(self._cost(item.proposal_id, item.rung)):
+                    self._budget_reached = True
+                    return
                 self._submit(*self._queue.pop(0))
                 continue
+            if self.halving is not None:
+                promotion = self.halving.promotion()
+                if promotion is not None and self._fits(self._cost(*promotion)):
+                    self._promote(*promotion)
+                    continue
+            if not self._fits(self._cost(None, 0)):
+                self._budget_reached = True
+                return
             if self.status.stopped:
                 return
             proposal = self.strategy.ask()
@@ -219,12 +287,26 @@ class Driver:
         self._duplicate_streak = 0
         # Recorded and dispatched in one transaction: killed before the commit, the run has no trace
         # of this proposal (its worker dies with the driver) and a resume asks for it again.
+        steps = self.fidelity.rungs[0] if self.fidelity else None
         with self.journal.transaction() as journal:
-            proposal_id = journal.insert_proposal(proposal, key, self.strategy.name)
+            proposal_id = journal.insert_proposal(proposal, key, self.strategy.name, steps=steps)
             evaluation_id = journal.pending_attempt(proposal_id)
             journal.save_state(self.strategy.state_dict())
             self._dispatch(evaluation_id, _InFlight(proposal_id, proposal, key, 1))
         self._evaluating[key] = evaluation_id
+        if self.halving is not None:
+            self.halving.start(proposal_id, 0)
+
+    def _promote(self, proposal_id: int, rung: int) -> None:
+        """Continue a candidate's training to ``rung`` (successive halving): a new evaluation row
+        of the same proposal, recorded and dispatched in one transaction."""
+        assert self.fidelity is not None and self.halving is not None
+        proposal = self.journal.proposal(proposal_id)
+        item = _InFlight(proposal_id, proposal, canonical_key(proposal.genotype), 1, rung)
+        with self.journal.transaction() as journal:
+            evaluation_id = journal.insert_promotion(proposal_id, rung, self.fidelity.rungs[rung])
+            self._dispatch(evaluation_id, item)
+        self.halving.start(proposal_id, rung)
 
     def _submit(self, evaluation_id: int, item: _InFlight) -> None:
         with self.journal.transaction():
@@ -233,9 +315,44 @@ class Driver:
     def _dispatch(self, evaluation_id: int, item: _InFlight) -> None:
         """Hand an attempt to a worker and mark it running (inside a journal transaction)."""
         seed = derive_seed(self.seed, "evaluation", item.proposal_id)  # the same for every attempt
-        worker = self.executor.submit(Task(evaluation_id, item.proposal.genotype, seed))
-        self.journal.mark_running(evaluation_id, worker, time.time())
+        task = Task(evaluation_id, item.proposal.genotype, seed)
+        from_steps = 0
+        if self.fidelity is not None:
+            rung, checkpoints = item.rung, self.checkpoints
+            resume = checkpoints.resume_from(item.proposal_id, rung) if checkpoints else None
+            save = checkpoints.save_to(item.proposal_id, rung) if checkpoints else None
+            from_steps = self.fidelity.rungs[rung - 1] if resume is not None else 0
+            task = Task(
+                evaluation_id,
+                item.proposal.genotype,
+                seed,
+                steps=self.fidelity.rungs[rung],
+                resume_from=None if resume is None else str(resume),
+                save_to=None if save is None else str(save),
+            )
+            item.cost = self.fidelity.rungs[rung] - from_steps
+        worker = self.executor.submit(task)
+        self.journal.mark_running(evaluation_id, worker, time.time(), from_steps)
         self._in_flight[evaluation_id] = item
+
+    # Budget and checkpoints (successive halving) --------------------------------------------------
+
+    def _cost(self, proposal_id: int | None, rung: int) -> int:
+        """What one more evaluation at ``rung`` would cost, in the budget's units."""
+        if self.fidelity is None:
+            return 1
+        continued = (
+            proposal_id is not None
+            and self.checkpoints is not None
+            and self.checkpoints.resume_from(proposal_id, rung) is not None
+        )
+        return self.fidelity.cost(rung, continued=continued)
+
+    def _fits(self, cost: int) -> bool:
+        """Whether finished plus in-flight plus ``cost`` stays within the budget."""
+        spent = self.status.steps_spent if self.fidelity else self.status.finished
+        committed = sum(item.cost for item in self._in_flight.values())
+        return spent + committed + cost <= self._limit
 
     def _complete(self, completion: Completion) -> None:
         item = self._in_flight.pop(completion.evaluation_id)
@@ -251,7 +368,7 @@ class Driver:
             self.status.lost += 1
             self._evaluating[item.key] = retry_id
             self._queue.append(
-                (retry_id, _InFlight(item.proposal_id, item.proposal, item.key, item.attempt + 1))
+                (retry_id, _InFlight(item.proposal_id, item.proposal, item.key, item.attempt + 1, item.rung))
             )
             return
         result = completion.result
@@ -263,7 +380,7 @@ class Driver:
                 started=completion.started,
                 ended=completion.ended,
             )
-            self.strategy.tell(item.proposal_id, item.proposal, result)
+            self._tell(item.proposal_id, item.proposal, result, False, item.rung)
             journal.save_state(self.strategy.state_dict())
         self._evaluating.pop(item.key, None)
         if result.ok:
@@ -271,9 +388,24 @@ class Driver:
         else:
             self.status.failed += 1
         self.status.finished_this_session += 1
-        self._track_best(item.proposal_id, result)
+        if self.halving is not None:
+            self.status.steps_spent += item.cost
+            self.halving.record(item.proposal_id, item.rung, result.fitness if result.ok else None)
+            if self.checkpoints is not None:
+                self.checkpoints.release(item.proposal_id, item.rung, result.ok)
+        self._track_best(item.proposal_id, result, item.rung)
         for proposal_id, proposal in self._waiting.pop(item.key, []):
             self._answer_from_cache(proposal_id, proposal, completion.evaluation_id, result)
+
+    def _tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool, rung: int
+    ) -> None:
+        """Tell the strategy; the rung only with successive halving, so that a strategy written
+        before it existed still runs without it."""
+        if self.fidelity is None:
+            self.strategy.tell(proposal_id, proposal, result, cached)
+        else:
+            self.strategy.tell(proposal_id, proposal, result, cached, rung=rung)
 
     # Duplicates --------------------------------------------------------------------------------
 
@@ -281,7 +413,7 @@ class Driver:
         with self.journal.transaction() as journal:
             proposal_id = journal.insert_proposal(proposal, key, self.strategy.name, waiting=True)
             journal.mark_cached(proposal_id, source)
-            self.strategy.tell(proposal_id, proposal, result, cached=True)
+            self._tell(proposal_id, proposal, result, True, journal.rung_of(source))
             journal.save_state(self.strategy.state_dict())
         self.status.cached += 1
 
@@ -296,15 +428,21 @@ class Driver:
     ) -> None:
         with self.journal.transaction() as journal:
             journal.mark_cached(proposal_id, source)
-            self.strategy.tell(proposal_id, proposal, result, cached=True)
+            self._tell(proposal_id, proposal, result, True, journal.rung_of(source))
             journal.save_state(self.strategy.state_dict())
         self.status.cached += 1
 
     # Reporting ---------------------------------------------------------------------------------
 
-    def _track_best(self, proposal_id: int, result: EvalResult) -> None:
-        if result.ok and (self.status.best_fitness is None or result.fitness > self.status.best_fitness):
-            self.status.best_fitness, self.status.best_proposal = result.fitness, proposal_id
+    def _track_best(self, proposal_id: int, result: EvalResult, rung: int = 0) -> None:
+        """The best so far: the highest rung first, then the fittest there (``Journal.top``)."""
+        status = self.status
+        if result.ok and (
+            status.best_fitness is None
+            or rung > status.best_rung
+            or (rung == status.best_rung and result.fitness > status.best_fitness)  # type: ignore[operator]
+        ):
+            status.best_fitness, status.best_proposal, status.best_rung = result.fitness, proposal_id, rung
 
     def _publish(self) -> None:
         self.status.in_flight = len(self._in_flight) + len(self._queue)

@@ -9,6 +9,10 @@ known, so proposing one would spend an ask on nothing), and proposes the child t
 prefers. With the defaults the first candidate is drawn from the same streams as the unguided child
 of that ask.
 
+With successive halving the predictor learns from each network's first result only (rung 0, which
+every candidate has, so all its training targets were measured at the same budget); promotions
+reach the tournament (``TournamentEvolution``) but not the model.
+
 The predictor is refitted only when enough new results arrived since the last fit (``fit_size``),
 on the successful fresh results in the order the run was told them, with a generator derived from the run seed and
 the number of those results. A resumed run replays the journal's history into the same training
@@ -148,8 +152,10 @@ class GuidedEvolution(TournamentEvolution):
         assert first is not None
         return children, first
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
-        super().tell(proposal_id, proposal, result, cached)
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
+        super().tell(proposal_id, proposal, result, cached, rung)
         self._learn(proposal, result, cached)
 
     def _learn(self, proposal: Proposal, result: EvalResult, cached: bool) -> None:

@@ -6,14 +6,16 @@ strategy's snapshot. Each event is one transaction that also carries the strateg
 file is consistent after a kill at any instant: a resumed run sees exactly the results that were
 recorded, re-runs only what was in flight, and never records a result twice.
 
-Tables (format version 2, see ``journal_format``):
+Tables (format version 3, see ``journal_format``):
   meta(key, value)                 JSON values: format_version, created, and what callers store
                                    with ``write_meta`` (the run's identity, its objectives)
   proposals                        one row per proposal; ``told`` orders what the strategy was told;
                                    ``cached_from`` marks a reused result (a cache hit), ``waiting``
                                    a proposal waiting for an in-flight evaluation of the same network
   evaluations                      one row per attempt; ``final`` = 0 for an attempt whose worker
-                                   was lost and which was run again
+                                   was lost and which was run again. With successive halving a
+                                   proposal has rows at several rungs: ``rung``, ``steps`` (trained
+                                   to), ``from_steps`` (continued from), ``told`` (tell order)
   strategy_snapshot(id = 1)        the latest snapshot as JSON, without its bytes values, which are
   strategy_blobs(name, data)       rows here (model weights, in a format their strategy reads safely)
 
@@ -29,7 +31,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,40 +45,25 @@ from evolution.journal_format import (
     split_snapshot,
     statements,
     upgrade_from_1,
+    upgrade_from_2,
 )
-from evolution.journal_rows import json_text, load_json, metrics_text, proposal_from, reads, result_from
+from evolution.journal_rows import (
+    Ranked,
+    Unfinished,
+    json_text,
+    load_json,
+    metrics_text,
+    proposal_from,
+    reads,
+    result_from,
+)
+from evolution.journal_rungs import RungReads
 from evolution.strategy import Proposal, Told
 
 __all__ = ["FILENAME", "FORMAT_VERSION", "Journal", "JournalError", "Ranked", "Unfinished"]
 
 
-@dataclass(frozen=True, slots=True)
-class Unfinished:
-    """An evaluation that was pending or running when the journal was last written."""
-
-    evaluation_id: int
-    proposal_id: int
-    proposal: Proposal
-    key: str
-    attempt: int
-    # It had started on a worker: the run stopped without handing it back (killed, crashed), so
-    # this attempt counts (a network that takes the run down with it must not be retried forever).
-    running: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Ranked:
-    """A finished evaluation as reports list it; the genotype stays in its file-format dict."""
-
-    proposal_id: int
-    key: str
-    genotype: dict[str, Any]
-    fitness: float
-    metrics: dict[str, Any]
-    evaluation_id: int
-
-
-class Journal:
+class Journal(RungReads):
     """One connection to a run's journal. Writers: the driver only. Readers: ``read_only=True``."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
@@ -114,16 +100,19 @@ class Journal:
 
     @classmethod
     def open(cls, path: Path, *, read_only: bool = False) -> Journal:
-        """An existing journal. A writer upgrades a format-1 journal first (``journal_format``);
-        a reader never writes, and reads both formats."""
+        """An existing journal. A writer upgrades a format-1 or -2 journal first
+        (``journal_format``); a reader never writes, and reads every format."""
         if not path.is_file():
             raise JournalError(f"{path.parent}: not a hiernas run (no {path.name})")
         if read_only:
             return cls(connect_reader(path), path)
         journal = cls(connect(path), path)
         try:
-            if checked_version(journal.connection, path) == 1:
+            version = checked_version(journal.connection, path)
+            if version == 1:
                 journal._upgrade_from_1()
+            if version <= 2:
+                journal._upgrade_from_2()
         except BaseException:
             journal.close()
             raise
@@ -135,6 +124,16 @@ class Journal:
                 upgrade_from_1(self.connection)
         except ValueError as error:
             raise JournalError(f"{self.path}: {error}") from None
+
+    def _upgrade_from_2(self) -> None:
+        # Rebuilding a table that proposals refer to needs foreign keys off, which SQLite only
+        # allows outside a transaction.
+        self.connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with self.transaction():
+                upgrade_from_2(self.connection)
+        finally:
+            self.connection.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         self.connection.close()
@@ -194,9 +193,11 @@ class Journal:
 
     # Writing (inside a transaction) ------------------------------------------------------------
 
-    def insert_proposal(self, proposal: Proposal, key: str, strategy: str, *, waiting: bool = False) -> int:
+    def insert_proposal(
+        self, proposal: Proposal, key: str, strategy: str, *, waiting: bool = False, steps: int | None = None
+    ) -> int:
         """Record a proposal; unless it waits for a duplicate in flight, also its first attempt
-        (pending). Returns the proposal id."""
+        (pending, at rung 0, to ``steps``). Returns the proposal id."""
         cursor = self.connection.execute(
             "INSERT INTO proposals (created, strategy, origin, genotype, key, parent, mutation, extra, waiting) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -215,9 +216,18 @@ class Journal:
         proposal_id = int(cursor.lastrowid)
         if not waiting:
             self.connection.execute(
-                "INSERT INTO evaluations (proposal, attempt, status) VALUES (?, 1, 'pending')", (proposal_id,)
+                "INSERT INTO evaluations (proposal, rung, steps, attempt, status) VALUES (?, 0, ?, 1, 'pending')",
+                (proposal_id, steps),
             )
         return proposal_id
+
+    def insert_promotion(self, proposal_id: int, rung: int, steps: int) -> int:
+        """A proposal promoted to ``rung``: its first attempt there (pending). Returns its id."""
+        cursor = self.connection.execute(
+            "INSERT INTO evaluations (proposal, rung, steps, attempt, status) VALUES (?, ?, ?, 1, 'pending')",
+            (proposal_id, rung, steps),
+        )
+        return int(cursor.lastrowid)
 
     def pending_attempt(self, proposal_id: int) -> int:
         (evaluation_id,) = self.connection.execute(
@@ -231,16 +241,18 @@ class Journal:
         self.connection.execute("UPDATE proposals SET waiting = 0 WHERE id = ?", (proposal_id,))
         self._tell(proposal_id, cached_from=source)
 
-    def mark_running(self, evaluation_id: int, worker: str, started: float) -> None:
+    def mark_running(self, evaluation_id: int, worker: str, started: float, from_steps: int = 0) -> None:
+        """Started on ``worker``; ``from_steps``: the steps of the checkpoint it continues."""
         self.connection.execute(
-            "UPDATE evaluations SET status = 'running', worker = ?, started = ? WHERE id = ?",
-            (worker, started, evaluation_id),
+            "UPDATE evaluations SET status = 'running', worker = ?, started = ?, from_steps = ? WHERE id = ?",
+            (worker, started, from_steps, evaluation_id),
         )
 
     def record_result(
         self, evaluation_id: int, result: EvalResult, *, worker: str, started: float, ended: float
     ) -> int:
-        """The final result of a proposal's evaluation; marks the proposal told. Returns its id."""
+        """The final result of a proposal's evaluation (at one rung); marks it told. Returns the
+        proposal's id."""
         self.connection.execute(
             "UPDATE evaluations SET status = ?, fitness = ?, metrics = ?, worker = ?, started = ?, ended = ?, "
             "error = ? WHERE id = ?",
@@ -258,7 +270,8 @@ class Journal:
         (proposal_id,) = self.connection.execute(
             "SELECT proposal FROM evaluations WHERE id = ?", (evaluation_id,)
         ).fetchone()
-        self._tell(proposal_id, cached_from=None)
+        told = self._tell(proposal_id, cached_from=None)
+        self.connection.execute("UPDATE evaluations SET told = ? WHERE id = ?", (told, evaluation_id))
         return int(proposal_id)
 
     def record_lost_attempt(
@@ -271,12 +284,12 @@ class Journal:
             "WHERE id = ?",
             (worker, started, ended, error, evaluation_id),
         )
-        proposal_id, attempt = self.connection.execute(
-            "SELECT proposal, attempt FROM evaluations WHERE id = ?", (evaluation_id,)
+        proposal_id, rung, steps, attempt = self.connection.execute(
+            "SELECT proposal, rung, steps, attempt FROM evaluations WHERE id = ?", (evaluation_id,)
         ).fetchone()
         cursor = self.connection.execute(
-            "INSERT INTO evaluations (proposal, attempt, status) VALUES (?, ?, 'pending')",
-            (proposal_id, attempt + 1),
+            "INSERT INTO evaluations (proposal, rung, steps, attempt, status) VALUES (?, ?, ?, ?, 'pending')",
+            (proposal_id, rung, steps, attempt + 1),
         )
         return int(cursor.lastrowid)
 
@@ -304,12 +317,16 @@ class Journal:
             self.connection.execute("DELETE FROM strategy_blobs WHERE name = ?", (name,))
             del self._blobs_written[name]
 
-    def _tell(self, proposal_id: int, *, cached_from: int | None) -> None:
+    def _tell(self, proposal_id: int, *, cached_from: int | None) -> int:
+        """The next place in the tell order, given to the proposal (its latest tell). Returns it."""
+        (told,) = self.connection.execute(
+            "SELECT MAX(COALESCE((SELECT MAX(told) FROM proposals), 0), "
+            "COALESCE((SELECT MAX(told) FROM evaluations), 0)) + 1"
+        ).fetchone()
         self.connection.execute(
-            "UPDATE proposals SET told = (SELECT COALESCE(MAX(told), 0) + 1 FROM proposals), cached_from = ? "
-            "WHERE id = ?",
-            (cached_from, proposal_id),
+            "UPDATE proposals SET told = ?, cached_from = ? WHERE id = ?", (told, cached_from, proposal_id)
         )
+        return int(told)
 
     # Reading -----------------------------------------------------------------------------------
 
@@ -327,12 +344,14 @@ class Journal:
 
     @reads
     def finished_result(self, key: str, *, retry_failed: int = 0) -> tuple[int, EvalResult] | None:
-        """The first done evaluation of this architecture; without one, its latest failed one, but
-        only once it has failed more than ``retry_failed`` times (until then it is tried again)."""
+        """The first done evaluation of this architecture at the highest rung it reached (successive
+        halving: a duplicate gets the most trained result there is); without one, its latest failed
+        one, but only once it has failed more than ``retry_failed`` times (until then it is tried
+        again)."""
         row = self.connection.execute(
             "SELECT e.id, e.status, e.fitness, e.metrics, e.error FROM evaluations e "
             "JOIN proposals p ON p.id = e.proposal "
-            "WHERE p.key = ? AND e.final = 1 AND e.status = 'done' ORDER BY e.id LIMIT 1",
+            "WHERE p.key = ? AND e.final = 1 AND e.status = 'done' ORDER BY e.rung DESC, e.id LIMIT 1",
             (key,),
         ).fetchone()
         if row is not None:
@@ -347,16 +366,18 @@ class Journal:
 
     @reads
     def history(self) -> list[Told]:
-        """Every result the strategy was told, in the order it was told."""
+        """Every result the strategy was told, in the order it was told: fresh results (one per
+        rung with successive halving) and cache hits."""
         rows = self.connection.execute(
             "SELECT p.id AS proposal_id, p.origin, p.genotype, p.parent, p.mutation, p.extra, "
-            "e.id, e.status, e.fitness, e.metrics, e.error, p.cached_from IS NOT NULL AS cached "
-            "FROM proposals p JOIN evaluations e ON e.id = COALESCE(p.cached_from, "
-            "  (SELECT id FROM evaluations WHERE proposal = p.id AND final = 1)) "
-            "WHERE p.told IS NOT NULL ORDER BY p.told"
+            "e.id, e.status, e.fitness, e.metrics, e.error, e.rung, t.cached "
+            "FROM (SELECT told, id AS proposal, cached_from AS evaluation, 1 AS cached FROM proposals "
+            "      WHERE cached_from IS NOT NULL AND told IS NOT NULL "
+            "      UNION ALL SELECT told, proposal, id, 0 FROM evaluations WHERE told IS NOT NULL) t "
+            "JOIN proposals p ON p.id = t.proposal JOIN evaluations e ON e.id = t.evaluation ORDER BY t.told"
         ).fetchall()
         return [
-            Told(row["proposal_id"], proposal_from(row), result_from(row), bool(row["cached"]))
+            Told(row["proposal_id"], proposal_from(row), result_from(row), bool(row["cached"]), row["rung"])
             for row in rows
         ]
 
@@ -364,7 +385,7 @@ class Journal:
     def unfinished(self) -> list[Unfinished]:
         rows = self.connection.execute(
             "SELECT e.id AS evaluation_id, p.id AS proposal_id, p.origin, p.genotype, p.parent, "
-            "p.mutation, p.extra, p.key, e.attempt, e.status = 'running' AS running "
+            "p.mutation, p.extra, p.key, e.attempt, e.rung, e.status = 'running' AS running "
             "FROM evaluations e JOIN proposals p ON p.id = e.proposal "
             "WHERE e.status IN ('pending', 'running') ORDER BY e.id"
         ).fetchall()
@@ -375,6 +396,7 @@ class Journal:
                 proposal_from(r),
                 r["key"],
                 r["attempt"],
+                r["rung"],
                 bool(r["running"]),
             )
             for r in rows
@@ -423,11 +445,16 @@ class Journal:
 
     @reads
     def top(self, limit: int) -> list[Ranked]:
-        """The best finished evaluations, fittest first (ties: the earlier one)."""
+        """The best finished evaluations, fittest first (ties: the earlier one). With successive
+        halving, each proposal once, at the highest rung it reached, ranked by that rung first and
+        then by fitness: fitness after fewer steps is not comparable with full-budget fitness, and
+        reaching a higher rung means having ranked in the top 1/eta below it."""
         rows = self.connection.execute(
-            "SELECT p.id AS proposal_id, p.key, p.genotype, e.id, e.status, e.fitness, e.metrics, e.error "
-            "FROM evaluations e JOIN proposals p ON p.id = e.proposal WHERE e.final = 1 AND e.status = 'done' "
-            "ORDER BY e.fitness DESC, e.id LIMIT ?",
+            "SELECT p.id AS proposal_id, p.key, p.genotype, e.id, e.status, e.fitness, e.metrics, e.error, "
+            "e.rung, e.steps FROM evaluations e JOIN proposals p ON p.id = e.proposal "
+            "WHERE e.final = 1 AND e.status = 'done' AND e.rung = (SELECT MAX(x.rung) FROM evaluations x "
+            "  WHERE x.proposal = e.proposal AND x.final = 1 AND x.status = 'done') "
+            "ORDER BY e.rung DESC, e.fitness DESC, e.id LIMIT ?",
             (limit,),
         ).fetchall()
         ranked = []
@@ -437,7 +464,16 @@ class Journal:
             if not isinstance(genotype, dict):
                 raise ValueError(f"the genotype of proposal {r['proposal_id']} is not a JSON object")
             ranked.append(
-                Ranked(r["proposal_id"], r["key"], genotype, result.fitness, dict(result.metrics), r["id"])
+                Ranked(
+                    r["proposal_id"],
+                    r["key"],
+                    genotype,
+                    result.fitness,
+                    dict(result.metrics),
+                    r["id"],
+                    r["rung"],
+                    r["steps"],
+                )
             )
         return ranked
 

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from evolution.journal_format import JournalError, format_version
+from evolution.journal_format import JournalError, compatibility_views, format_version
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -68,7 +68,11 @@ def _checked_reader(path: Path, *, immutable: bool) -> sqlite3.Connection:
     except sqlite3.DatabaseError as error:
         raise JournalError(f"{path}: cannot open the journal ({error})") from None
     try:
-        checked_version(connection, path)
+        version = checked_version(connection, path)
+        compatibility_views(connection, version)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        raise JournalError(f"{path}: cannot read the journal ({error})") from None
     except BaseException:
         connection.close()
         raise

@@ -5,6 +5,14 @@ and every top-level ``bytes`` value of the snapshot (the RL controller's weights
 ``torch.save`` bytes that the RL code reads back with ``weights_only=True``) is a row of
 ``strategy_blobs``. Nothing in a journal is ever unpickled.
 
+Format 3 (successive halving) gives each evaluation row its rung: ``rung`` (0 without fidelity),
+``steps`` (the training steps it was run to; NULL for the evaluator's full budget without fidelity),
+``from_steps`` (the steps of the checkpoint it continued from; 0 from scratch) and ``told`` (its
+place in the order the strategy was told results, now that one proposal is told once per rung). A
+proposal's ``told`` is the place of its latest tell. Attempts are numbered per (proposal, rung). A
+writer upgrades a format-2 journal by rebuilding the evaluations table (``upgrade_from_2``); a
+reader of an older journal sees the same columns through temporary views (``compatibility_views``).
+
 Format 1 pickled the snapshot. A writer that opens a format-1 journal (a resume) upgrades it in one
 transaction: the old blob is decoded by ``legacy_state`` (which reads a pickle's opcodes without
 executing any, and refuses a blob that refers to code), stored as format 2, and the old table is
@@ -20,8 +28,8 @@ from typing import Any
 
 from evolution.legacy_state import NotPlainData, read_plain_pickle
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 FILENAME = "journal.sqlite"
 
 
@@ -49,6 +57,9 @@ CREATE INDEX proposals_by_key ON proposals(key);
 CREATE TABLE evaluations (
     id INTEGER PRIMARY KEY,
     proposal INTEGER NOT NULL REFERENCES proposals(id),
+    rung INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER,
+    from_steps INTEGER NOT NULL DEFAULT 0,
     attempt INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
     final INTEGER NOT NULL DEFAULT 1,
@@ -58,10 +69,21 @@ CREATE TABLE evaluations (
     started REAL,
     ended REAL,
     error TEXT,
-    UNIQUE (proposal, attempt)
+    told INTEGER UNIQUE,
+    UNIQUE (proposal, rung, attempt)
 );
 CREATE INDEX evaluations_by_proposal ON evaluations(proposal);
 """
+
+EVALUATIONS_SCHEMA = SCHEMA[SCHEMA.index("CREATE TABLE evaluations") :]
+
+# Format 1 and 2 rows as format 3 reads them: rung 0, the full budget, told when the proposal was.
+_OLD_EVALUATIONS = (
+    "SELECT e.id, e.proposal, 0 AS rung, NULL AS steps, 0 AS from_steps, e.attempt, e.status, "
+    "e.final, e.fitness, e.metrics, e.worker, e.started, e.ended, e.error, "
+    "(SELECT p.told FROM main.proposals p WHERE p.id = e.proposal AND p.cached_from IS NULL "
+    "AND e.final = 1 AND e.status IN ('done', 'failed')) AS told FROM main.evaluations e"
+)
 
 SNAPSHOT_SCHEMA = """
 CREATE TABLE strategy_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
@@ -132,4 +154,28 @@ def upgrade_from_1(connection: sqlite3.Connection) -> None:
         )
         connection.executemany("INSERT INTO strategy_blobs (name, data) VALUES (?, ?)", blobs.items())
     connection.execute("DROP TABLE strategy_state")
-    connection.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))
+    connection.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
+
+
+def upgrade_from_2(connection: sqlite3.Connection) -> None:
+    """Format 2 → 3 (inside the caller's transaction, with foreign keys off): the evaluations table
+    rebuilt with its rung columns, every old row at rung 0, told as its proposal was."""
+    # SQLite's procedure for changing a table (sqlite.org/lang_altertable.html, section 7): build
+    # the new one under another name, copy, drop the old, rename; proposals' references to
+    # "evaluations" then name the new table.
+    table, index = statements(EVALUATIONS_SCHEMA)
+    connection.execute(table.replace("CREATE TABLE evaluations", "CREATE TABLE evaluations_v3", 1))
+    connection.execute(
+        "INSERT INTO evaluations_v3 " + _OLD_EVALUATIONS.replace("main.evaluations", "evaluations")
+    )
+    connection.execute("DROP TABLE evaluations")
+    connection.execute("ALTER TABLE evaluations_v3 RENAME TO evaluations")
+    connection.execute(index)
+    connection.execute("UPDATE meta SET value = '3' WHERE key = 'format_version'")
+
+
+def compatibility_views(connection: sqlite3.Connection, version: int) -> None:
+    """A reader of a format-1 or -2 journal sees format 3's evaluation columns: a temporary view
+    (in the connection's own temp schema, nothing is written to the file) shadows the table."""
+    if version < 3:
+        connection.execute(f"CREATE TEMP VIEW evaluations AS {_OLD_EVALUATIONS}")

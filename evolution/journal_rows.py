@@ -12,6 +12,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,3 +104,33 @@ def result_from(row: sqlite3.Row) -> EvalResult:
     if not isinstance(metrics, dict):
         raise ValueError(f"the metrics of {where} are not a JSON object")
     return EvalResult(status, None if fitness is None else float(fitness), metrics, row["error"])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Unfinished:
+    """An evaluation that was pending or running when the journal was last written."""
+
+    evaluation_id: int
+    proposal_id: int
+    proposal: Proposal
+    key: str
+    attempt: int
+    rung: int = 0
+    # It had started on a worker: the run stopped without handing it back (killed, crashed), so
+    # this attempt counts (a network that takes the run down with it must not be retried forever).
+    running: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A finished evaluation as reports list it; the genotype stays in its file-format dict."""
+
+    proposal_id: int
+    key: str
+    genotype: dict[str, Any]
+    fitness: float
+    metrics: dict[str, Any]
+    evaluation_id: int
+    # Successive halving: the highest rung with a done result, which this is, and its steps.
+    rung: int = 0
+    steps: int | None = None

@@ -15,6 +15,12 @@ Ranks come from DEAP (``evolution.front``). A result that breaks a constraint ra
 feasible member (Deb's constraint domination, simplified: infeasible members are ordered by how
 many bounds they break); a failed result (including a cheap constraint refused before training)
 never joins. Aspirants are drawn with the run's own numpy stream, never the global generator.
+
+Successive halving: as in ``TournamentEvolution``, a promoted member's entry is replaced by its
+result at the higher rung, and aspirants are compared by rung reached first (higher wins), then by
+rank and crowding. Ranks are computed over the whole population, whose members may sit at
+different rungs; the rung comes first so that a short-trained member's values never beat a
+full-budget one's.
 """
 
 from __future__ import annotations
@@ -46,18 +52,33 @@ class ParetoPopulation:
         self.genotypes: list[Genotype] = []
         self.wvalues: list[tuple[float, ...]] = []
         self.broken: list[int] = []  # constraints each member breaks
+        self.rungs: list[int] = []
+        self.index: dict[int, int] = {}  # member id -> its index (the latest, if it joined twice)
         self.start = 0  # members before this index aged out
         self._order: list[tuple[int, float]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids) - self.start
 
-    def add(self, member_id: int, genotype: Genotype, wvalues: tuple[float, ...], broken: int) -> None:
+    def add(
+        self, member_id: int, genotype: Genotype, wvalues: tuple[float, ...], broken: int, rung: int = 0
+    ) -> None:
+        self.index[member_id] = len(self.ids)
         self.ids.append(member_id)
         self.genotypes.append(genotype)
         self.wvalues.append(wvalues)
         self.broken.append(broken)
+        self.rungs.append(rung)
         self._order = None
+
+    def promote(self, member_id: int, wvalues: tuple[float, ...], broken: int, rung: int) -> bool:
+        """A member's result at a higher rung replaces its entry; False if it is no member."""
+        n = self.index.get(member_id)
+        if n is None or rung < self.rungs[n]:
+            return n is not None
+        self.wvalues[n], self.broken[n], self.rungs[n] = wvalues, broken, rung
+        self._order = None
+        return True
 
     def drop_oldest(self) -> None:
         self.start += 1
@@ -78,11 +99,12 @@ class ParetoPopulation:
         return self._order
 
     def tournament(self, rng: Any, size: int) -> int:
-        """Index of the best of ``size`` members drawn without replacement: lowest rank, then
-        largest crowding distance; the first drawn wins ties."""
+        """Index of the best of ``size`` members drawn without replacement: highest rung, then
+        lowest rank, then largest crowding distance; the first drawn wins ties."""
         aspirants = rng.choice(len(self), size=size, replace=False)
         order = self.order()
-        best = min(aspirants, key=lambda a: (order[a][0], -order[a][1]))
+        rungs = self.rungs
+        best = min(aspirants, key=lambda a: (-rungs[self.start + a], order[a][0], -order[a][1]))
         return self.start + int(best)
 
 
@@ -136,11 +158,16 @@ class ParetoEvolution:
         self.pending += 1
         return proposal
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
-        self.pending -= 1
-        self._join(proposal_id, proposal, result, cached)
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
+        if cached or rung == 0:  # a promotion's result is not an answer to an ask
+            self.pending -= 1
+        self._join(proposal_id, proposal, result, cached, rung)
 
-    def _join(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool) -> None:
+    def _join(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool, rung: int = 0
+    ) -> None:
         # As in TournamentEvolution (neutral="drop"): a cached result is the same individual again,
         # and joins only with aging, as a young copy that lets a good network survive.
         if not result.ok or (cached and not self.aging):
@@ -149,7 +176,10 @@ class ParetoEvolution:
         if values is None:
             return  # an objective was not measured: nothing to rank it by
         broken = len(violations(measured(result.fitness, result.metrics, self.objectives), self.constraints))
-        self.population.add(proposal_id, proposal.genotype, to_wvalues(values, self.objectives), broken)
+        wvalues = to_wvalues(values, self.objectives)
+        if not cached and rung > 0 and self.population.promote(proposal_id, wvalues, broken, rung):
+            return
+        self.population.add(proposal_id, proposal.genotype, wvalues, broken, rung)
         if self.aging and len(self.population) > self.population_size:
             self.population.drop_oldest()
 
@@ -169,4 +199,4 @@ class ParetoEvolution:
         )
         self.population = ParetoPopulation()
         for told in history:
-            self._join(told.proposal_id, told.proposal, told.result, told.cached)
+            self._join(told.proposal_id, told.proposal, told.result, told.cached, told.rung)

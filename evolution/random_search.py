@@ -24,7 +24,9 @@ class RandomSearch:
         self.asked += 1
         return Proposal(genotype, "init")
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
         """Nothing to learn: the journal keeps the best."""
 
     def reject(self, proposal: Proposal) -> None:

@@ -23,6 +23,10 @@ How it sits in the engine:
   row missing from a table) gets the worst reward seen so far: it cost a slot of the budget and is
   no better than the worst working network; before any evaluation succeeded there is no scale to
   place it on, and it is skipped.
+- Successive halving: the controller is rewarded whenever a result arrives, each rung's result
+  of a promoted architecture included. A promotion is itself evidence of quality (the candidate
+  ranked in its rung's top 1/eta), and its longer-trained fitness is usually higher, so promoted
+  architectures are reinforced more, as they should be.
 - ``reject`` (dedup "resample") does nothing: a duplicate says nothing about quality, and the next
   ask draws from a fresh stream.
 
@@ -121,7 +125,9 @@ class ReinforceStrategy:
             extra={"decisions": list(drawn.decisions), "log_prob": drawn.log_prob},
         )
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
         if result.ok:
             reward = self._reward(float(result.fitness))  # type: ignore[arg-type]
             self.worst = reward if self.worst is None else min(self.worst, reward)

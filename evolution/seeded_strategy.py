@@ -37,8 +37,10 @@ class SeededStrategy:
         self.seeded += 1
         return Proposal(self.seeds[rank], "init", extra={"warm_start": {**self.source, "rank": rank + 1}})
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
-        self.inner.tell(proposal_id, proposal, result, cached)
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
+        self.inner.tell(proposal_id, proposal, result, cached, rung=rung)
 
     def reject(self, proposal: Proposal) -> None:
         self.inner.reject(proposal)

@@ -23,6 +23,15 @@ trained and added. It matters for neutral mutations: about a quarter of the hier
 mutations change a dead edge or an unused motif, so the child builds its parent's network and is
 answered from the cache. Dropped, such a child's hidden genes can never drift; joined, they can,
 at the price of copies of good networks in the tournaments (benchmarks/RESULTS.md measures both).
+
+With successive halving a member is told again at each rung it is promoted to; its entry is
+updated in place to the highest rung's result. A tournament compares aspirants lexicographically,
+by (rung reached, fitness at it): fitness after fewer training steps is not comparable with fitness
+after more (it is mostly lower), and reaching a rung means having been in the top 1/eta of the rung
+below, so a candidate at a higher rung is the better bet. Comparing at the highest rung two
+aspirants share would need every member's whole ladder and is not a total order over a tournament
+of more than two. Without fidelity every member is at rung 0 and this is the plain tournament. A
+failed promotion leaves the member at the rung it reached.
 """
 
 from __future__ import annotations
@@ -46,25 +55,40 @@ class Population:
         self.ids: list[int] = []
         self.genotypes: list[Genotype] = []
         self._fitness = np.empty(1024)
+        self._rung = np.zeros(1024, dtype=np.int64)
+        self.index: dict[int, int] = {}  # member id -> its index (the latest, if it joined twice)
         self.start = 0  # members before this index aged out
 
     def __len__(self) -> int:
         return len(self.ids) - self.start
 
-    def add(self, member_id: int, genotype: Genotype, fitness: float) -> None:
+    def add(self, member_id: int, genotype: Genotype, fitness: float, rung: int = 0) -> None:
         n = len(self.ids)
         if n == len(self._fitness):
             self._fitness = np.resize(self._fitness, 2 * n)
-        self._fitness[n] = fitness
+            self._rung = np.resize(self._rung, 2 * n)
+        self._fitness[n], self._rung[n] = fitness, rung
+        self.index[member_id] = n
         self.ids.append(member_id)
         self.genotypes.append(genotype)
+
+    def promote(self, member_id: int, fitness: float, rung: int) -> bool:
+        """A member's result at a higher rung replaces its entry; False if it is no member."""
+        n = self.index.get(member_id)
+        if n is None or rung < self._rung[n]:
+            return n is not None
+        self._fitness[n], self._rung[n] = fitness, rung
+        return True
 
     def drop_oldest(self) -> None:
         self.start += 1
 
     def tournament(self, rng: np.random.Generator, size: int) -> int:
-        """Index of the fittest of ``size`` members drawn without replacement (first drawn wins ties)."""
+        """Index of the best of ``size`` members drawn without replacement: the highest rung, then
+        the fittest there (first drawn wins ties)."""
         aspirants = self.start + rng.choice(len(self), size=size, replace=False)
+        rungs = self._rung[aspirants]
+        aspirants = aspirants[rungs == rungs.max()]
         return int(aspirants[np.argmax(self._fitness[aspirants])])
 
 
@@ -118,14 +142,21 @@ class TournamentEvolution:
         self.pending += 1
         return proposal
 
-    def tell(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False) -> None:
-        self.pending -= 1
-        self._join(proposal_id, proposal, result, cached)
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
+        if cached or rung == 0:  # a promotion's result is not an answer to an ask
+            self.pending -= 1
+        self._join(proposal_id, proposal, result, cached, rung)
 
-    def _join(self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool) -> None:
+    def _join(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool, rung: int = 0
+    ) -> None:
         if not result.ok or (cached and not self.aging and self.neutral == "drop"):
             return
-        self.population.add(proposal_id, proposal.genotype, float(result.fitness))
+        if not cached and rung > 0 and self.population.promote(proposal_id, float(result.fitness), rung):
+            return
+        self.population.add(proposal_id, proposal.genotype, float(result.fitness), rung)
         if self.aging and len(self.population) > self.population_size:
             self.population.drop_oldest()
 
@@ -145,4 +176,4 @@ class TournamentEvolution:
         )
         self.population = Population()
         for told in history:
-            self._join(told.proposal_id, told.proposal, told.result, told.cached)
+            self._join(told.proposal_id, told.proposal, told.result, told.cached, told.rung)

@@ -1,5 +1,5 @@
-"""The live display of a search: done/budget, best fitness, evaluations per minute, failures,
-cache hits. A terminal gets a rich progress bar; a log (CI, a pipe) gets a plain line every tenth
+"""The live display of a search: done/budget (full-budget equivalents with successive halving),
+best fitness, evaluations per minute, failures, cache hits. A terminal gets a rich progress bar; a log (CI, a pipe) gets a plain line every tenth
 of the budget and at the end, so logs stay readable."""
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ class SearchDisplay:
 
     def update(self, status: RunStatus) -> None:
         if self.live:
-            self._progress.update(self._task, completed=status.finished, line=status_line(status))
+            self._progress.update(self._task, completed=status.used, line=status_line(status))
             return
         step = max(1, self.budget // 10)
-        due = status.finished // step != self._last_logged // step or status.finished >= self.budget
-        if status.finished != self._last_logged and (due or time.time() - self._last_time > 60):
-            self._last_logged, self._last_time = status.finished, time.time()
+        due = status.used // step != self._last_logged // step or status.used >= self.budget
+        if status.used != self._last_logged and (due or time.time() - self._last_time > 60):
+            self._last_logged, self._last_time = status.used, time.time()
             print(
-                f"{self.strategy} {status.finished}/{self.budget} · {status_line(status)}",
+                f"{self.strategy} {status.used:g}/{self.budget} · {status_line(status)}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -132,7 +133,10 @@ def _resume(run_dir: Path, config: RunConfig) -> Journal:
     reader = _open_journal(run_dir / JOURNAL_FILE, read_only=True)
     try:
         recorded = _read(reader.read_meta, IDENTITY_KEY)
-        finished = _read(reader.finished_count)
+        finished: float = _read(reader.finished_count)
+        full_steps = getattr(config.evaluator, "steps", None) if config.search.fidelity else None
+        if full_steps:  # successive halving: the budget counts full-budget equivalents
+            finished = _read(reader.steps_spent) / full_steps
         _read(reader.verify)
     finally:
         reader.close()
@@ -144,8 +148,8 @@ def _resume(run_dir: Path, config: RunConfig) -> Journal:
         )
     if config.budget < finished:
         raise InputError(
-            f"{run_dir}: budget {config.budget} is less than the {finished} evaluations this run has "
-            f"already finished; resume with --budget {finished} or more"
+            f"{run_dir}: budget {config.budget} is less than the {finished:g} evaluations this run has "
+            f"already finished; resume with --budget {math.ceil(finished)} or more"
         )
     journal = _open_journal(run_dir / JOURNAL_FILE)
     try:

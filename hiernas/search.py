@@ -13,8 +13,11 @@ from evolution.journal import FILENAME, Journal
 from evolution.objectives import OBJECTIVES_KEY
 from evolution.registry import make_strategy
 from evolution.strategy import Strategy, Told
-from hiernas.config import RunConfig
+from evolution.successive_halving import Fidelity
+from hiernas.config import ConfigError, RunConfig
 from hiernas.warm_start import seeded
+
+CHECKPOINTS = "checkpoints"  # the run directory's folder of rung checkpoints (successive halving)
 
 
 def strategy_for(config: RunConfig, warm_start: dict[str, Any] | None = None) -> Strategy:
@@ -29,9 +32,43 @@ def strategy_for(config: RunConfig, warm_start: dict[str, Any] | None = None) ->
     return strategy if warm_start is None else seeded(strategy, warm_start)
 
 
+def fidelity_for(config: RunConfig, evaluator: Evaluator | None = None) -> Fidelity | None:
+    """The rungs of ``search.fidelity`` over the evaluator's full ``steps``, or None when it is
+    unset; ``ConfigError`` (one line, exit 2) for values that make no ladder or an ``evaluator``
+    that cannot train for a given number of steps and continue (its ``supports_fidelity``)."""
+    settings = config.search.fidelity
+    if settings is None:
+        return None
+    kind = config.evaluator.kind
+    full = getattr(config.evaluator, "steps", None)
+    if not hasattr(config.evaluator, "steps") or (
+        evaluator is not None and getattr(evaluator, "supports_fidelity", False) is not True
+    ):
+        hint = (
+            "set supports_fidelity = True on the function once it honours context.steps, "
+            "resume_from and save_to"
+            if kind == "python"
+            else "remove search.fidelity"
+        )
+        raise ConfigError(
+            f"search.fidelity: the {kind} evaluator cannot train for a given number of steps and "
+            f"continue from a checkpoint ({hint})"
+        )
+    if full is None:
+        raise ConfigError(
+            f"search.fidelity: the {kind} evaluator has no evaluator.steps, the full budget the "
+            f"rungs lead up to (set evaluator.steps)"
+        )
+    try:
+        return Fidelity.ladder(settings.min_steps, settings.eta, full)
+    except ValueError as error:
+        raise ConfigError(f"search.fidelity: {error}") from None
+
+
 def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[RunStatus, list[Told]]:
     """A fresh run of ``config`` in ``run_dir`` with the inline executor: its final status and its
     history (every result in the order the strategy was told)."""
+    fidelity = fidelity_for(config, evaluator)
     journal = Journal.create(run_dir / FILENAME)
     try:
         journal.write_meta(OBJECTIVES_KEY, [objective.to_dict() for objective in evaluator.objectives])  # type: ignore[attr-defined]
@@ -43,6 +80,8 @@ def run_inline(config: RunConfig, evaluator: Evaluator, run_dir: Path) -> tuple[
             seed=config.seed,
             dedup=config.search.dedup,
             retry_failed=config.search.retry_failed,
+            fidelity=fidelity,
+            checkpoints=run_dir / CHECKPOINTS,
         ).run()
         return status, journal.history()
     finally:

@@ -87,3 +87,36 @@ def start_table_search(run_dir: Path, table: Path, budget: int) -> subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def as_format_2(journal: Path) -> None:
+    """Turn a journal into format 2: the evaluations table without its rung columns (rung, steps,
+    from_steps, told), attempts unique per proposal, as hiernas wrote it before successive halving."""
+    with sqlite3.connect(journal) as db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.executescript(
+            """
+            BEGIN;
+            CREATE TABLE evaluations_v2 (
+                id INTEGER PRIMARY KEY,
+                proposal INTEGER NOT NULL REFERENCES proposals(id),
+                attempt INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+                final INTEGER NOT NULL DEFAULT 1,
+                fitness REAL,
+                metrics TEXT NOT NULL DEFAULT '{}',
+                worker TEXT,
+                started REAL,
+                ended REAL,
+                error TEXT,
+                UNIQUE (proposal, attempt)
+            );
+            INSERT INTO evaluations_v2 SELECT id, proposal, attempt, status, final, fitness, metrics, worker,
+                started, ended, error FROM evaluations;
+            DROP TABLE evaluations;
+            ALTER TABLE evaluations_v2 RENAME TO evaluations;
+            CREATE INDEX evaluations_by_proposal ON evaluations(proposal);
+            UPDATE meta SET value = '2' WHERE key = 'format_version';
+            COMMIT;
+            """
+        )

@@ -16,7 +16,7 @@ import pytest
 from evolution.journal import FILENAME, FORMAT_VERSION, Journal
 from evolution.legacy_state import NotPlainData, read_plain_pickle
 from hiernas.cli import main
-from tests.engine_helpers import journal_rows, run_table_search, synthetic_nb201_table
+from tests.engine_helpers import as_format_2, journal_rows, run_table_search, synthetic_nb201_table
 
 BUDGET = 12
 
@@ -54,7 +54,8 @@ def _copy(run_dir: Path, tmp_path: Path) -> Path:
 
 
 def _as_format_1(journal: Path, blob: bytes) -> None:
-    """Turn a journal into today's predecessor: the snapshot pickled in ``strategy_state``."""
+    """Turn a journal into format 1: format 2's tables, the snapshot pickled in ``strategy_state``."""
+    as_format_2(journal)
     with contextlib.closing(sqlite3.connect(journal)) as db, db:
         db.execute("DROP TABLE strategy_snapshot")
         db.execute("DROP TABLE strategy_blobs")

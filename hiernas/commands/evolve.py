@@ -16,7 +16,7 @@ from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.progress import SearchDisplay, status_line
 from hiernas.run_dir import open_run, write_best, write_data_record
-from hiernas.search import strategy_for
+from hiernas.search import CHECKPOINTS, fidelity_for, strategy_for
 from hiernas.warm_start import read_seeds, warm_start_record
 
 
@@ -38,8 +38,10 @@ def run_evolve(
     config = load_config(source, overrides)
     check_worker_count(config.executor)
     fresh_seeds = read_seeds(warm_start, top, config) if warm_start is not None else None
+    fidelity_for(config)  # bad rung values are refused before the evaluator loads its data
     prepared = prepare_evaluator(config)
     evaluator = prepared.evaluator
+    fidelity = fidelity_for(config, evaluator)
     run_dir = run_dir or default_run_dir(source, config)
     journal, resumed, lock = open_run(run_dir, config)  # lock: this process is the run's one writer
     try:
@@ -88,6 +90,8 @@ def run_evolve(
                 dedup=config.search.dedup,
                 retry_failed=config.search.retry_failed,
                 on_progress=on_progress,
+                fidelity=fidelity,
+                checkpoints=run_dir / CHECKPOINTS,
             )
             status = driver.run()
     finally:
@@ -95,7 +99,13 @@ def run_evolve(
         lock.release()
     if status.stopped:
         console.print(f"stopped early: {status.stopped}")
-    console.print(f"{status.finished}/{config.budget} evaluations · {status_line(status)}")
+    if fidelity is None:
+        console.print(f"{status.finished}/{config.budget} evaluations · {status_line(status)}")
+    else:
+        console.print(
+            f"{status.used:.2f}/{config.budget} full-budget equivalents ({status.steps_spent} training "
+            f"steps, {status.finished} rung evaluations) · {status_line(status)}"
+        )
     if status.best_fitness is not None:
         console.print(f"best fitness {status.best_fitness:.4f} → {run_dir / 'best.json'}")
 

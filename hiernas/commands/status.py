@@ -1,4 +1,11 @@
-"""``hiernas status``: what a run has done and the best it found, safe while the run writes."""
+"""``hiernas status``: what a run has done and the best it found, safe while the run writes.
+
+With successive halving (``search.fidelity``) it also shows the candidates per rung and the
+training steps spent; ``--json`` has them under ``fidelity`` (``rungs``: per rung ``rung``,
+``steps``, ``done``, ``failed``, ``pending``; ``steps_spent``, ``full_steps``, ``equivalents``), and
+each of the best candidates (``best``, ``top``) carries ``rung``, ``steps`` and ``rungs``, its
+result at each rung it reached (``rung``, ``steps``, ``status``, ``fitness``, ``metrics``,
+``error``). Without it, ``fidelity`` is null and those keys are absent."""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evolution.journal import Journal
 from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.report.front import compute_front, front_json, run_constraints, run_objectives
 from hiernas.run_dir import open_journal_read_only, read_config
@@ -21,6 +29,8 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
             ranked = journal.top(top)
             objectives = journal.read_meta(OBJECTIVES_KEY)
             every_done = journal.top(journal.finished_count())
+            fidelity = _fidelity(journal, config)
+            ladders = {r.proposal_id: journal.rung_results(r.proposal_id) for r in ranked} if fidelity else {}
     finally:
         journal.close()
     best = [
@@ -30,6 +40,7 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
             "metrics": r.metrics,
             "key": r.key,
             "proposal": r.proposal_id,
+            **({"rung": r.rung, "steps": r.steps, "rungs": ladders[r.proposal_id]} if fidelity else {}),
         }
         for r in ranked
     ]
@@ -39,11 +50,30 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
         "strategy": config.get("search", {}).get("strategy"),
         "budget": config.get("budget"),
         **counts,
+        "fidelity": fidelity,
         "best": best[0] if best else None,
         "top": best,
         # The evaluator's declared objectives; front_objectives (front_json): what the front uses.
         "objectives": objectives,
         **front_json(front),
+    }
+
+
+def _fidelity(journal: Journal, config: dict[str, Any]) -> dict[str, Any] | None:
+    """Candidates per rung and steps spent, or None for a run without successive halving."""
+    search, evaluator = config.get("search") or {}, config.get("evaluator") or {}
+    settings = search.get("fidelity") if isinstance(search, dict) else None
+    full = evaluator.get("steps") if isinstance(evaluator, dict) else None
+    if not isinstance(settings, dict) or not isinstance(full, int) or full < 1:
+        return None
+    spent = journal.steps_spent()
+    return {
+        "min_steps": settings.get("min_steps"),
+        "eta": settings.get("eta"),
+        "rungs": journal.rung_counts(),
+        "steps_spent": spent,
+        "full_steps": full,
+        "equivalents": spent / full,
     }
 
 
@@ -53,17 +83,36 @@ def run_status(run_dir: Path, *, as_json: bool, top: int) -> None:
         print(json.dumps(summary, indent=2))
         return
     finished = summary["done"] + summary["failed"]
+    used = (
+        f"{finished}/{summary['budget']} evaluations"
+        if summary["fidelity"] is None
+        else f"{summary['fidelity']['equivalents']:.2f}/{summary['budget']} full-budget equivalents, "
+        f"{finished} rung evaluations"
+    )
     print(
-        f"{summary['run_dir']}: {summary['strategy']} search, {finished}/{summary['budget']} evaluations "
+        f"{summary['run_dir']}: {summary['strategy']} search, {used} "
         f"({summary['done']} done, {summary['failed']} failed), {summary['cached']} cache hits, "
         f"{summary['pending']} pending"
     )
+    fidelity = summary["fidelity"]
+    if fidelity is not None:
+        rungs = fidelity["rungs"]
+        print(
+            f"  successive halving (eta {fidelity['eta']}): {fidelity['steps_spent']} training steps spent = "
+            f"{fidelity['equivalents']:.2f} of {summary['budget']} full-budget equivalents"
+        )
+        for rung in rungs:
+            print(
+                f"    rung {rung['rung']} ({rung['steps']} steps): {rung['done']} done, {rung['failed']} failed, "
+                f"{rung['pending']} pending"
+            )
     if summary["objectives"]:
         print(f"  fitness: {Objective.from_dict(summary['objectives'][0]).describe()}")
     for rank, entry in enumerate(summary["top"], start=1):
         metrics = ", ".join(f"{k}={_short(v)}" for k, v in list(entry["metrics"].items())[:6])
+        reached = f"  rung {entry['rung']} ({entry['steps']} steps)" if "rung" in entry else ""
         print(
-            f"  #{rank} fitness {entry['fitness']:.4f}  key {entry['key'][:12]}  proposal {entry['proposal']}"
+            f"  #{rank} fitness {entry['fitness']:.4f}{reached}  key {entry['key'][:12]}  proposal {entry['proposal']}"
             + (f"  ({metrics})" if metrics else "")
         )
     if summary["best"] is None:

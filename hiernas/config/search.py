@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     Field,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -84,6 +86,16 @@ class LatencyConfig(_Section):
     backend: Literal["torch", "onnxruntime"] = "torch"
 
 
+class FidelityConfig(_Section):
+    """Asynchronous successive halving (ASHA, Li et al. 2020; evolution/successive_halving.py): a
+    candidate trains ``min_steps`` first; the best 1/eta of each rung continue, to min_steps·eta,
+    min_steps·eta², … and finally the evaluator's full ``steps``. The budget then counts full-budget
+    equivalents (training steps / the evaluator's steps)."""
+
+    min_steps: int = Field(ge=1)
+    eta: int = Field(default=3, ge=2)
+
+
 class SearchConfig(_Section):
     strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
@@ -110,6 +122,8 @@ class SearchConfig(_Section):
     constraints: dict[str, ConstraintBounds] = Field(default_factory=dict)
     # How latency_ms is measured, when an objective or constraint names it (hiernas/latency.py).
     latency: LatencyConfig = LatencyConfig()
+    # Unset: every candidate gets the full budget. Set: successive halving, see FidelityConfig.
+    fidelity: FidelityConfig | None = None
 
     @field_validator("constraints", mode="before")
     @classmethod
@@ -135,6 +149,15 @@ class SearchConfig(_Section):
         if len(set(names)) != len(names):
             raise ValueError(f"an objective is listed twice: {', '.join(names)}")
         return value
+
+    @model_serializer(mode="wrap")
+    def _without_unset_fidelity(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Unset, it is left out of config.yaml: a run directory written before the setting existed
+        # resumes with the same configuration and the same run identity.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("fidelity", 0) is None:
+            del data["fidelity"]
+        return data
 
     @field_validator("dedup", mode="before")
     @classmethod

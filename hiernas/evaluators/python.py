@@ -5,7 +5,13 @@ starts, by the name the user's configuration gives; nothing in a run directory i
 is called as ``function(genotype, context)``, plus ``module=`` (the genotype's network built in the
 search template, ``hiernas.network.build_network``, fresh for each call) when its signature has a
 parameter named ``module``. ``context`` (``PluginContext``) holds the seed, the device, the worker,
-the configured step budget and ``settings``.
+the step budget and ``settings``.
+
+Successive halving (``search.fidelity``) needs an evaluator that can train for a given number of
+steps and continue from a checkpoint. A function declares that it can with an attribute,
+``function.supports_fidelity = True``; it is then called with ``context.steps`` set to the rung's
+steps, ``context.resume_from`` (a checkpoint to continue from, or None: from scratch) and
+``context.save_to`` (where to write the checkpoint reached, atomically, or None at the top rung).
 
 It returns a dict of metrics holding at least the first declared objective (``objectives`` in the
 configuration, default ``accuracy``, a fraction to maximise). The result's fitness is that value,
@@ -47,6 +53,9 @@ class PluginContext:
     worker: str
     steps: int | None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # Successive halving only (module docstring).
+    resume_from: str | None = None
+    save_to: str | None = None
 
 
 def resolve_target(target: str) -> Callable[..., Any]:
@@ -111,6 +120,11 @@ class PythonEvaluator:
         self.__dict__.update(state)
         self._function = None
 
+    @property
+    def supports_fidelity(self) -> bool:
+        """Whether the function honours the steps and checkpoints of successive halving."""
+        return getattr(self._resolve(), "supports_fidelity", False) is True
+
     def validate(self, space: Space | None = None) -> None:
         """Import the target before a run starts: a wrong name is one line of bad input (exit 2)."""
         self._resolve()
@@ -118,7 +132,13 @@ class PythonEvaluator:
     def __call__(self, genotype: Genotype, context: EvalContext) -> EvalResult:
         function = self._resolve()
         plugin_context = PluginContext(
-            context.seed, context.device, context.worker, self.steps, self.settings
+            context.seed,
+            context.device,
+            context.worker,
+            self.steps if context.steps is None else context.steps,
+            self.settings,
+            context.resume_from,
+            context.save_to,
         )
         first = self.objectives[0]
         try:

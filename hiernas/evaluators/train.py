@@ -82,6 +82,7 @@ class TrainEvaluator:
     """``(genotype, context) -> EvalResult``: train in the search template, score on validation."""
 
     objectives: tuple[Objective, ...] = (ACCURACY,)
+    supports_fidelity = True  # honours EvalContext.steps, resume_from and save_to (search.fidelity)
 
     def __init__(
         self,

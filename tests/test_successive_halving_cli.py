@@ -1,0 +1,187 @@
+"""Successive halving through the CLI (issue 13): ``hiernas evolve`` killed with SIGKILL in the
+middle of a promotion and resumed, ``hiernas status`` showing the rungs, and bad ``search.fidelity``
+values refused in one line.
+
+The kill is paced, not timed: the evaluator (``tests/plugins/rung_evaluator.py:gated_stepped``)
+finishes an evaluation only when the test grants a token, so the test knows that the run has three
+results at rung 0 and that the evaluation in flight is the first promotion (the journal says it is
+running at rung 1, the evaluator says it is waiting) when it kills the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evolution.journal import FILENAME
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+CONFIG = """
+seed: 5
+budget: 3
+space: {{preset: hierarchical, init_mutations: 30}}
+network: {{channels: 4, cells_per_stage: 1, stages: 1}}
+evaluator:
+  kind: python
+  target: "tests.plugins.rung_evaluator:gated_stepped"
+  steps: 27
+  settings: {{gate: "{gate}"}}
+search: {{strategy: evolution, population: 5, tournament: 0.4, fidelity: {{min_steps: 3, eta: 3}}}}
+executor: {{kind: inline}}
+"""
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path, "HIERNAS_THREADS": "1"}
+
+
+def _hiernas(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hiernas", *args], capture_output=True, text=True, env=_env(), timeout=600
+    )
+
+
+def _query(run_dir: Path, sql: str) -> list[tuple]:
+    if not (run_dir / FILENAME).exists():
+        return []
+    with sqlite3.connect(f"file:{run_dir / FILENAME}?mode=ro", uri=True) as db:
+        return db.execute(sql).fetchall()
+
+
+def _final_rows(run_dir: Path) -> list[tuple]:
+    """(proposal, rung, steps, from_steps, status, fitness) of every final evaluation, in tell order."""
+    return _query(
+        run_dir,
+        "SELECT proposal, rung, steps, from_steps, status, fitness FROM evaluations WHERE final = 1 "
+        "ORDER BY told IS NULL, told, id",
+    )
+
+
+def _wait_for(condition, process: subprocess.Popen[str], what: str) -> None:  # type: ignore[no-untyped-def]
+    """Poll until ``condition()``; the run ending first fails the test with its error."""
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended while waiting for {what}: {process.stderr.read()}")  # type: ignore[union-attr]
+        time.sleep(0.02)
+
+
+def _setup(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+    gate = tmp_path / f"{name}-gate"
+    gate.mkdir()
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(CONFIG.format(gate=gate))
+    return config, gate, tmp_path / name
+
+
+@pytest.mark.timeout(600)
+def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    config, gate, run_dir = _setup(tmp_path, "killed")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hiernas", "evolve", str(config), "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    for token in range(3):  # three results at rung 0: the fourth evaluation is the first promotion
+        (gate / f"grant-{process.pid}-{token}").touch()
+    _wait_for(
+        lambda: (
+            _query(run_dir, "SELECT rung FROM evaluations WHERE status = 'running'") == [(1,)]
+            and any(gate.glob(f"waiting-{process.pid}-*"))
+        ),
+        process,
+        "a promotion in flight",
+    )
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = _final_rows(run_dir)
+    assert [row[1:5] for row in before] == [(0, 3, 0, "done")] * 3 + [(1, 9, 3, "running")]
+    promoted = before[3][0]
+    assert (run_dir / "checkpoints" / f"{promoted}-3.pt").is_file()  # kept for the promotion to continue
+
+    (gate / "open").touch()
+    resumed = _hiernas("evolve", str(config), "--run-dir", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    after = _final_rows(run_dir)
+    assert after[:3] == before[:3]  # nothing finished was lost or changed
+    # The promotion ran again, once, from the rung-0 checkpoint; the killed attempt is kept as lost.
+    assert _query(
+        run_dir,
+        f"SELECT rung, attempt, final, status FROM evaluations WHERE proposal = {promoted} ORDER BY id",
+    )[:3] == [(0, 1, 1, "done"), (1, 1, 0, "failed"), (1, 2, 1, "done")]
+    assert after[3][:5] == (promoted, 1, 9, 3, "done")
+    spent = sum(steps - start for _, _, steps, start, status, _ in after if status in ("done", "failed"))
+    assert spent <= 3 * 27 and not [row for row in after if row[4] in ("pending", "running")]
+    assert list((run_dir / "checkpoints").iterdir()) == []
+
+    # The same run, never killed, finishes the same evaluations with the same results.
+    config_whole, gate_whole, whole = _setup(tmp_path, "whole")
+    (gate_whole / "open").touch()
+    done = _hiernas("evolve", str(config_whole), "--run-dir", str(whole))
+    assert done.returncode == 0, done.stderr
+    assert _final_rows(whole) == after
+
+    status = _hiernas("status", str(run_dir), "--json")
+    assert status.returncode == 0, status.stderr
+    summary = json.loads(status.stdout)
+    fidelity = summary["fidelity"]
+    assert fidelity["steps_spent"] == spent and fidelity["full_steps"] == 27
+    assert fidelity["equivalents"] == pytest.approx(spent / 27)
+    counted = {
+        rung["rung"]: (rung["steps"], rung["done"], rung["failed"], rung["pending"])
+        for rung in fidelity["rungs"]
+    }
+    for rung, steps in enumerate((3, 9, 27)):
+        done_here = sum(1 for row in after if row[1] == rung and row[4] == "done")
+        if done_here:
+            assert counted[rung] == (steps, done_here, 0, 0)
+    best = summary["best"]
+    assert best["rung"] == max(row[1] for row in after)
+    assert [entry["rung"] for entry in best["rungs"]] == list(range(best["rung"] + 1))
+    assert best["rungs"][-1]["fitness"] == best["fitness"]
+    plain = _hiernas("status", str(run_dir))
+    assert plain.returncode == 0, plain.stderr
+    assert f"{spent} training steps spent" in plain.stdout and "rung 1 (9 steps)" in plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (["search.fidelity.min_steps=27"], "min_steps 27 must be below the evaluator's full steps 27"),
+        (["search.fidelity.min_steps=0"], "search.fidelity.min_steps"),
+        (["search.fidelity.eta=1"], "search.fidelity.eta"),
+        (["evaluator.target=tests.plugins.rung_evaluator:unaware"], "supports_fidelity"),
+        (["evaluator.steps=null"], "has no evaluator.steps"),
+    ],
+)
+def test_bad_fidelity_settings_are_one_line_and_exit_2(
+    tmp_path: Path, overrides: list[str], named: str
+) -> None:
+    config, _, run_dir = _setup(tmp_path, "bad")
+    args = [arg for override in overrides for arg in ("--set", override)]
+    done = _hiernas("evolve", str(config), "--run-dir", str(run_dir), *args)
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (run_dir / FILENAME).exists()
+
+
+def test_a_table_evaluator_cannot_run_successive_halving(tmp_path: Path) -> None:
+    done = _hiernas(
+        *("evolve", "nb201", "--run-dir", str(tmp_path / "run"), "--set", "evaluator.table=absent.csv"),
+        *("--set", "search.fidelity.min_steps=10"),
+    )
+    assert done.returncode == 2, done.stderr
+    assert "the table evaluator cannot train" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
