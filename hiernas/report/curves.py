@@ -12,7 +12,7 @@ a low rung's fitness (fewer steps, a validation subset) is not comparable to a f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +46,14 @@ class Candidate:
         return (-1 if self.steps is None else self.steps, self.fitness)
 
 
-def candidates(done: Iterable[Ranked], limit: int = PER_RUN) -> tuple[Candidate, ...]:
+def candidates(
+    done: Iterable[Ranked],
+    limit: int = PER_RUN,
+    rung_fitness: Mapping[int, Sequence[tuple[int, float]]] | None = None,
+) -> tuple[Candidate, ...]:
     """The best ``limit`` proposals of a run's done evaluations that have a curve to draw: a
-    training-loss curve, or validation fitness at two rungs or more."""
+    training-loss curve, or validation fitness at two rungs or more. ``rung_fitness``: per proposal,
+    (steps, fitness) of each rung the journal recorded (``Journal.top`` lists a proposal once)."""
     by_proposal: dict[int, list[Ranked]] = {}
     for row in done:
         by_proposal.setdefault(row.proposal_id, []).append(row)
@@ -58,6 +63,7 @@ def candidates(done: Iterable[Ranked], limit: int = PER_RUN) -> tuple[Candidate,
         top = rows[-1]
         rungs = {steps: float(fitness) for steps, fitness in _accuracy_curve(top.metrics)}
         rungs.update({s: row.fitness for row in rows if (s := _steps(row.metrics)) is not None})
+        rungs.update(dict((rung_fitness or {}).get(top.proposal_id, ())))
         candidate = Candidate(
             top.proposal_id,
             top.key,

@@ -23,7 +23,9 @@ from typing import Any
 
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.objectives import OBJECTIVES_KEY, Objective
+from evolution.successive_halving import Fidelity
 from hiernas.errors import InputError
+from hiernas.report.curves import PER_RUN as CURVE_CANDIDATES
 from hiernas.report.curves import Candidate, candidates
 from hiernas.report.front import compute_front, feasible_values, run_constraints, run_objectives
 from hiernas.report.style import group_label
@@ -133,10 +135,22 @@ def read_run(run_dir: Path) -> Run:
             ranked = journal.top(TOP_PER_RUN)
             objectives = journal.read_meta(OBJECTIVES_KEY)
             every_done = journal.top(journal.finished_count())
+            rung_fitness = {
+                row.proposal_id: [
+                    (rung["steps"], rung["fitness"])
+                    for rung in journal.rung_results(row.proposal_id)
+                    if rung["status"] == "done" and isinstance(rung["steps"], int)
+                ]
+                for row in every_done[:CURVE_CANDIDATES]
+                if row.rung > 0
+            }
     finally:
         journal.close()
-    fresh = [told.result for told in history if not told.cached]
     search = _section(config, "search")
+    top_rung = _top_rung(config)
+    # With successive halving a proposal is told once per rung; a fitness after fewer steps is not
+    # comparable with a full-budget one, so only full-budget results are points of the run's curve.
+    fresh = [told.result for told in history if not told.cached and told.rung == top_rung]
     front_objectives = tuple(run_objectives(config, objectives))
     bounds = run_constraints(config)
     front = compute_front(every_done, front_objectives, bounds)
@@ -160,7 +174,7 @@ def read_run(run_dir: Path) -> Run:
         front_objectives=front_objectives,
         values=values,
         genotypes=tuple((v, entry.genotype) for entry, v in front.feasible),
-        curves=candidates(every_done),
+        curves=candidates(every_done, rung_fitness=rung_fitness),
     )
 
 
@@ -218,6 +232,18 @@ def _measure(config: Mapping[str, Any], objectives: Any) -> Measure:
     if data.get("path"):
         dataset = f"{dataset} ({Path(str(data['path'])).name})"
     return Measure(kind, "validation accuracy", dataset, unit)
+
+
+def _top_rung(config: Mapping[str, Any]) -> int:
+    """The index of the full-budget rung: 0 without successive halving (or unreadable settings)."""
+    fidelity = _section(config, "search").get("fidelity")
+    steps = _section(config, "evaluator").get("steps")
+    if not isinstance(fidelity, Mapping) or not isinstance(steps, int):
+        return 0
+    try:
+        return Fidelity.ladder(int(fidelity["min_steps"]), int(fidelity.get("eta", 3)), steps).top
+    except (KeyError, TypeError, ValueError):
+        return 0
 
 
 def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
