@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from evolution.driver import Driver
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal, JournalError
 from evolution.random_search import RandomSearch
 from hiernas.cli import main
+from hiernas.run_dir import IDENTITY_KEY, run_identity
 from motifs import PRESETS
 from tests.engine_helpers import journal_rows, synthetic_nb201_table
 from tests.evaluators import ToyEvaluator
@@ -97,6 +99,22 @@ def test_resuming_with_a_different_configuration_names_the_keys(tmp_path: Path, 
     assert journal_rows(run_dir) == before
     assert _evolve(run_dir, table, 20, "--workers", "1")[0] == 0  # budget and executor may change
     assert json.loads(_cli("status", str(run_dir), "--json")[1])["done"] == 20
+
+
+def test_a_run_started_before_a_setting_existed_resumes(tmp_path: Path, table: Path) -> None:
+    """config.yaml lists every setting there was when the run started; one added since (here
+    search.retry_failed, taken out as if the run were older) takes its default on resume."""
+    run_dir = tmp_path / "run"
+    assert _evolve(run_dir, table, 10)[0] == 0
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    del saved["search"]["retry_failed"]
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    with sqlite3.connect(run_dir / FILENAME) as db:  # as that older run would have recorded it
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(run_identity(saved)), IDENTITY_KEY))
+    assert _evolve(run_dir, table, 15)[0] == 0
+    code, _, err = _evolve(run_dir, table, 20, "--set", "search.retry_failed=3")
+    _one_line_error(code, err, "search.retry_failed differ")
+    assert json.loads(_cli("status", str(run_dir), "--json")[1])["done"] == 15
 
 
 def test_the_journal_filling_up_stops_cleanly_and_resumes(tmp_path: Path) -> None:
