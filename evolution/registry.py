@@ -110,6 +110,19 @@ def _random(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     return RandomSearch(space, seed=seed, init_mutations=settings["init_mutations"])
 
 
+@STRATEGIES.register("local")
+def _local(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.local_search import LocalSearch
+
+    return LocalSearch(
+        space,
+        seed=seed,
+        population=settings["population"],
+        init_mutations=settings["init_mutations"],
+        predictor=settings.get("predictor"),
+    )
+
+
 @STRATEGIES.register("rl")
 def _rl(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.reinforce import ReinforceStrategy  # torch-based
