@@ -3,11 +3,13 @@ architecture search benchmarks", Algorithm 1): after a random initial population
 1-mutation neighbours of the best architecture so far, and move to a neighbour as soon as it is
 better (first improvement).
 
-The incumbent is the fittest evaluated network whose neighbourhood still holds a network not
-evaluated (nor in flight). A better neighbour is then the fittest network, so the search moves to
-it; once the incumbent's neighbourhood is exhausted (a local optimum) it restarts from the next-best
-such network, a best-first restart instead of the paper's random one, which on a 150-evaluation
-budget would throw away the population's information. Neighbours are tried in a random order drawn
+``restart="best"``: the incumbent is the fittest evaluated network whose neighbourhood still holds a
+network not evaluated (nor in flight). A better neighbour is then the fittest network, so the search
+moves to it; once the incumbent's neighbourhood is exhausted (a local optimum) it restarts from the
+next-best such network. ``restart="random"`` is the paper's: the incumbent is the fittest network
+of the current climb (the initial population, or a random restart and the neighbours evaluated
+since), and when its neighbourhood is exhausted the next proposal is a fresh random sample that
+starts a new climb. Neighbours are tried in a random order drawn
 per incumbent, or, with a predictor (``search.predictor``), the unevaluated neighbour the
 acquisition prefers first (the paper's section 5 combines local search with a predictor likewise).
 
@@ -28,6 +30,7 @@ from evolution.strategy import Proposal, Told
 from motifs import Genotype, Mutation, Space, sample
 from motifs.canonical import canonical_key
 
+RESTARTS = ("best", "random")
 Neighbour = tuple[Genotype, str, Mutation]  # the network, its canonical key, the mutation made
 
 
@@ -65,11 +68,14 @@ class LocalSearch:
         population: int = 20,
         init_mutations: int = 1000,
         predictor: Mapping[str, Any] | None = None,
+        restart: str = "random",
     ) -> None:
         """``predictor``: None for a random neighbour order; else ``acquisition``, ``beta``,
         ``trees``, ``target`` and ``start_after`` as guided evolution reads them (other keys of
         ``search.predictor`` do not apply and are ignored)."""
-        self.space, self.seed = space, seed
+        if restart not in RESTARTS:
+            raise ValueError(f"restart must be one of {', '.join(RESTARTS)}, got {restart!r}")
+        self.space, self.seed, self.restart = space, seed, restart
         self.population_size, self.init_mutations = population, init_mutations
         self.predictor: FitnessPredictor | None = None
         if predictor is not None:
@@ -93,6 +99,7 @@ class LocalSearch:
         self.fitness: dict[str, float] = {}  # canonical key -> fitness of its successful result
         self.members: dict[str, tuple[int, Genotype]] = {}  # key -> (proposal id, genotype) of the first
         self.known: set[str] = set()  # keys told, failed ones included
+        self.climb: set[str] = set()  # restart="random": the successful networks of this climb
         self.train_genotypes: list[Genotype] = []
         self.train_fitness: list[float] = []
         self.fitted_on = -1
@@ -104,16 +111,19 @@ class LocalSearch:
             genotype = sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations)
             self.initial_asked += 1
             return self._propose(Proposal(genotype, "init"), canonical_key(genotype))
-        for key in sorted(self.fitness, key=lambda k: (-self.fitness[k], self.members[k][0])):
+        climb = self.fitness if self.restart == "best" else self.climb
+        for key in sorted(climb, key=lambda k: (-self.fitness[k], self.members[k][0])):
             fresh = [
                 n for n in self._neighbourhood(key) if n[1] not in self.known and n[1] not in self.in_flight
             ]
+            if not fresh and self.restart == "random":
+                break  # the climb's best is a local optimum
             if fresh:
                 child, child_key, record = fresh[self._choose(key, fresh)]
                 return self._propose(
                     Proposal(child, "mutation", parent=self.members[key][0], mutation=record), child_key
                 )
-        # Every evaluated network's neighbourhood is exhausted: a random restart.
+        # A local optimum (restart="random"), or every evaluated network's neighbourhood is exhausted.
         genotype = sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations)
         return self._propose(Proposal(genotype, "init", extra={"restart": True}), canonical_key(genotype))
 
@@ -164,10 +174,13 @@ class LocalSearch:
             self.in_flight.pop(key, None)
 
     def _learn(self, proposal_id: int, proposal: Proposal, result: EvalResult, key: str) -> None:
+        if "restart" in proposal.extra:
+            self.climb = set()
         if key in self.known:
             return  # a cached answer, or a retry: the first result of a network is the one it has
         self.known.add(key)
         if result.ok:
+            self.climb.add(key)
             self.fitness[key] = float(result.fitness)
             self.members[key] = (proposal_id, proposal.genotype)
             self.train_genotypes.append(proposal.genotype)

@@ -120,6 +120,7 @@ def _local(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
         population=settings["population"],
         init_mutations=settings["init_mutations"],
         predictor=settings.get("predictor"),
+        restart=settings.get("local", {}).get("restart", "random"),
     )
 
 
