@@ -62,7 +62,7 @@ def _matches(target: Genotype):
     return fitness
 
 
-@pytest.mark.parametrize("predictor", [None, {"acquisition": "ucb", "start_after": 10}])
+@pytest.mark.parametrize("predictor", [None, {"acquisition": "ucb", "start_after": 10, "trees": 8}])
 def test_local_search_climbs_to_the_optimum_of_a_synthetic_fitness(predictor: dict | None) -> None:
     space = PRESETS["nb201"]
     target = space.initial()
@@ -83,11 +83,44 @@ def test_local_search_climbs_to_the_optimum_of_a_synthetic_fitness(predictor: di
     assert len(set(keys[10:])) == len(keys[10:])  # after the initial population: never a network twice
 
 
-def _local_run(run_dir: Path, budget: int, predictor: dict | None) -> RunStatus:
+@pytest.mark.parametrize("restart", ["random", "best"])
+def test_a_random_restart_starts_a_new_climb_and_best_first_never_restarts(restart: str) -> None:
+    """Every network equally fit: the first climb's best is a local optimum once its neighbourhood
+    is evaluated. restart="random" then samples a new start and climbs from it alone; "best" moves
+    on to the next-best evaluated network instead."""
+    search = LocalSearch(PRESETS["nb201"], seed=1, population=5, init_mutations=100, restart=restart)
+    climb: set[int] = set()
+    restarts = 0
+    for proposal_id in range(100):
+        proposal = search.ask()
+        assert proposal is not None
+        if "restart" in proposal.extra:
+            restarts, climb = restarts + 1, set()
+        elif proposal.origin == "mutation" and restarts:
+            assert proposal.parent in climb  # a neighbour of this climb's networks only
+        climb.add(proposal_id)
+        search.tell(proposal_id, proposal, EvalResult.done(0.5), rung=0)
+    assert (restarts >= 2) if restart == "random" else (restarts == 0)
+
+
+def test_the_config_sets_the_restart_and_refuses_an_unknown_one() -> None:
+    from hiernas.config import load_config
+    from hiernas.config.sections import ConfigError
+    from hiernas.search import strategy_for
+
+    table = "evaluator.table=unused.csv"
+    search = strategy_for(load_config("nb201", [table, "search.strategy=local", "search.local.restart=best"]))
+    assert isinstance(search, LocalSearch) and search.restart == "best"
+    assert strategy_for(load_config("nb201", [table, "search.strategy=local"])).restart == "random"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=r"search\.local\.restart"):
+        load_config("nb201", [table, "search.strategy=local", "search.local.restart=sideways"])
+
+
+def _local_run(run_dir: Path, budget: int, predictor: dict | None, restart: str = "random") -> RunStatus:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / FILENAME
     journal = Journal.open(path) if path.exists() else Journal.create(path)
-    settings = {"population": 8, "init_mutations": 100, "predictor": predictor}
+    settings = {"population": 8, "init_mutations": 100, "predictor": predictor, "local": {"restart": restart}}
     try:
         search = make_strategy("local", PRESETS["hierarchical"], 5, settings)
         assert isinstance(search, LocalSearch)
@@ -96,16 +129,23 @@ def _local_run(run_dir: Path, budget: int, predictor: dict | None) -> RunStatus:
         journal.close()
 
 
-@pytest.mark.parametrize("predictor", [None, {"acquisition": "thompson", "start_after": 10, "trees": 8}])
+@pytest.mark.parametrize(
+    ("predictor", "restart"),
+    [
+        (None, "random"),
+        (None, "best"),
+        ({"acquisition": "thompson", "start_after": 10, "trees": 8}, "random"),
+    ],
+)
 def test_resuming_a_local_search_proposes_what_the_uninterrupted_run_proposed(
-    tmp_path: Path, predictor: dict | None
+    tmp_path: Path, predictor: dict | None, restart: str
 ) -> None:
     """Stopping and resuming in steps (in the initial population, just after it, later) writes the
     same journal as one run: the incumbent and its neighbourhood follow from the told results."""
-    whole = _local_run(tmp_path / "whole", 30, predictor)
+    whole = _local_run(tmp_path / "whole", 30, predictor, restart)
     assert whole.finished == 30
     for budget in (5, 9, 30):
-        _local_run(tmp_path / "steps", budget, predictor)
+        _local_run(tmp_path / "steps", budget, predictor, restart)
     rows = journal_rows(tmp_path / "steps")
     assert rows == journal_rows(tmp_path / "whole")
     assert sum(row[2] == "mutation" for row in rows["proposals"]) >= 20  # it did climb
