@@ -174,8 +174,8 @@ class LocalSearch:
             self.in_flight.pop(key, None)
 
     def _learn(self, proposal_id: int, proposal: Proposal, result: EvalResult, key: str) -> None:
-        if "restart" in proposal.extra:
-            self.climb = set()
+        if "restart" in proposal.extra:  # a new climb, from this network (if it is known: its result)
+            self.climb = {key} if key in self.fitness else set()
         if key in self.known:
             return  # a cached answer, or a retry: the first result of a network is the one it has
         self.known.add(key)
@@ -187,8 +187,11 @@ class LocalSearch:
             self.train_fitness.append(float(result.fitness))
 
     def reject(self, proposal: Proposal) -> None:
-        """A duplicate the driver will not evaluate (dedup: resample): the next ask draws again."""
-        self._settle(canonical_key(proposal.genotype))
+        """A duplicate the driver will not evaluate (dedup: resample): its network was evaluated
+        before, so it is never proposed again, and the next ask draws again."""
+        key = canonical_key(proposal.genotype)
+        self._settle(key)
+        self.known.add(key)
         if proposal.origin == "init" and "restart" not in proposal.extra:
             self.initial_asked -= 1
 

@@ -89,16 +89,19 @@ def test_a_random_restart_starts_a_new_climb_and_best_first_never_restarts(resta
     is evaluated. restart="random" then samples a new start and climbs from it alone; "best" moves
     on to the next-best evaluated network instead."""
     search = LocalSearch(PRESETS["nb201"], seed=1, population=5, init_mutations=100, restart=restart)
-    climb: set[int] = set()
+    keys: dict[int, str] = {}  # proposal id -> its network
+    climb: set[str] = set()
     restarts = 0
     for proposal_id in range(100):
         proposal = search.ask()
         assert proposal is not None
+        keys[proposal_id] = canonical_key(proposal.genotype)
         if "restart" in proposal.extra:
             restarts, climb = restarts + 1, set()
         elif proposal.origin == "mutation" and restarts:
-            assert proposal.parent in climb  # a neighbour of this climb's networks only
-        climb.add(proposal_id)
+            assert proposal.parent is not None
+            assert keys[proposal.parent] in climb  # a neighbour of this climb's networks only
+        climb.add(keys[proposal_id])
         search.tell(proposal_id, proposal, EvalResult.done(0.5), rung=0)
     assert (restarts >= 2) if restart == "random" else (restarts == 0)
 
@@ -149,3 +152,20 @@ def test_resuming_a_local_search_proposes_what_the_uninterrupted_run_proposed(
     rows = journal_rows(tmp_path / "steps")
     assert rows == journal_rows(tmp_path / "whole")
     assert sum(row[2] == "mutation" for row in rows["proposals"]) >= 20  # it did climb
+
+
+def test_with_dedup_resample_every_evaluation_is_a_new_network(tmp_path: Path) -> None:
+    """One mutation from the identity chain makes the initial samples and restarts repeat often:
+    the driver rejects those, and the search still spends its budget on new networks only."""
+    journal = Journal.create(tmp_path / FILENAME)
+    try:
+        search = make_strategy("local", PRESETS["nb201"], 2, {"population": 8, "init_mutations": 1})
+        status = Driver(
+            search, InlineExecutor(ToyEvaluator()), journal, budget=40, seed=2, dedup="resample"
+        ).run()
+        history = journal.history()
+    finally:
+        journal.close()
+    assert status.finished == 40
+    networks = [canonical_key(told.proposal.genotype) for told in history]
+    assert len(set(networks)) == len(networks) == 40
