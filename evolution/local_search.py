@@ -1,17 +1,16 @@
-"""Local search (White, Nolen & Savani 2020, "Local search is state of the art for neural
-architecture search benchmarks", Algorithm 1): after a random initial population, evaluate the
-1-mutation neighbours of the best architecture so far, and move to a neighbour as soon as it is
-better (first improvement).
+"""Local search (after White, Nolen & Savani 2020, "Local search is state of the art for neural
+architecture search benchmarks"): after a random initial population, evaluate the 1-mutation
+neighbours of the best architecture so far, and move to a neighbour as soon as it is better (first
+improvement), until a local optimum.
 
+``restart="random"`` (the paper's restart): the incumbent is the fittest network of the current
+climb (the initial population, or a random restart and the neighbours evaluated since); when its
+neighbourhood is exhausted, the next proposal is a fresh random sample that starts a new climb.
 ``restart="best"``: the incumbent is the fittest evaluated network whose neighbourhood still holds a
-network not evaluated (nor in flight). A better neighbour is then the fittest network, so the search
-moves to it; once the incumbent's neighbourhood is exhausted (a local optimum) it restarts from the
-next-best such network. ``restart="random"`` is the paper's: the incumbent is the fittest network
-of the current climb (the initial population, or a random restart and the neighbours evaluated
-since), and when its neighbourhood is exhausted the next proposal is a fresh random sample that
-starts a new climb. Neighbours are tried in a random order drawn
-per incumbent, or, with a predictor (``search.predictor``), the unevaluated neighbour the
-acquisition prefers first (the paper's section 5 combines local search with a predictor likewise).
+network neither evaluated nor in flight, so at a local optimum the climb goes on from the next-best
+network. Neighbours are tried in a random order drawn per incumbent or, with ``search.predictor``,
+the one the acquisition prefers first. With several workers, neighbours of an old climb still in
+flight at a restart join the new climb when told.
 
 Everything but the ask count and the networks in flight is a function of the told results, so a
 resumed run, which replays the journal, proposes exactly what the uninterrupted run would.
