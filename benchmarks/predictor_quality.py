@@ -82,10 +82,13 @@ def nb201(table: Path, seeds: int) -> None:
 
 
 def ask_cost(name: str, space: Space, evaluate: Callable[[Genotype], float | None], settings: dict) -> None:
-    """Seconds per ask of plain and of guided evolution over a 150-evaluation run (told inline, as
-    a table run is): the predictor's whole cost, refits included, sits in the guided asks."""
-    for label, predictor in (("plain", None), *GUIDED.items()):
-        strategy = make_strategy("evolution", space, 0, {**settings, "predictor": predictor})
+    """Seconds per ask of plain and of guided evolution, and of local search with a random or a
+    predictor's neighbour order, over a 150-evaluation run (told inline, as a table run is): the
+    predictor's whole cost, refits included, sits in the guided asks."""
+    runs = [("evolution", label, predictor) for label, predictor in (("plain", None), *GUIDED.items())]
+    runs += [("local", "local search", None), ("local", "local search, predictor order", {})]
+    for strategy_name, label, predictor in runs:
+        strategy = make_strategy(strategy_name, space, 0, {**settings, "predictor": predictor})
         seconds: list[float] = []
         for proposal_id in range(150):
             start = time.perf_counter()
@@ -138,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_config("nb201", [f"evaluator.table={args.table}"])
     lookup = LookupEvaluator.from_config(config.evaluator)
-    print("\n| space | evolution | ms per ask after the initial population (mean) | max |\n|---|---|---|---|")
+    print("\n| space | strategy | ms per ask after the initial population (mean) | max |\n|---|---|---|---|")
     ask_cost(
         "nb201 (table)",
         config.space.to_space(),

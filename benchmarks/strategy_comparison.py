@@ -11,7 +11,9 @@ evaluations the search first found a cell in the table's top 1% by validation ac
         [--seeds 20] [--first-seed 0] [--budget 150] [--set VARIANT:KEY=VALUE ...] [--sweep]
 
 Variants: evolution (the config as it is), aging (search.aging=true), random, rl, guided
-(search.predictor: evolution guided by a fitness predictor, evolution/guided.py), and Optuna's
+(search.predictor: evolution guided by a fitness predictor, evolution/guided.py), local (local
+search, evolution/local_search.py; ``--set local:search.predictor={}`` orders neighbours by the
+predictor), and Optuna's
 TPESampler and RandomSampler (optuna-tpe, optuna-random; ``pip install -e .[bench]``) on the same
 table and seeds: one categorical parameter per NB201 edge (5 ops including none), fitness the same
 column as a fraction, and every trial counted, duplicates included (Optuna has no cache). Each row
@@ -55,6 +57,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "random": ("search.strategy=random",),
     "rl": ("search.strategy=rl",),
     "guided": ("search.predictor={}",),
+    "local": ("search.strategy=local",),
 }
 # Optuna's samplers, run outside hiernas on the same table (see run_optuna).
 OPTUNA = ("optuna-tpe", "optuna-random")

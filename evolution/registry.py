@@ -110,6 +110,20 @@ def _random(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     return RandomSearch(space, seed=seed, init_mutations=settings["init_mutations"])
 
 
+@STRATEGIES.register("local")
+def _local(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.local_search import LocalSearch
+
+    return LocalSearch(
+        space,
+        seed=seed,
+        population=settings["population"],
+        init_mutations=settings["init_mutations"],
+        predictor=settings.get("predictor"),
+        restart=settings.get("local", {}).get("restart", "random"),
+    )
+
+
 @STRATEGIES.register("rl")
 def _rl(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.reinforce import ReinforceStrategy  # torch-based

@@ -52,6 +52,14 @@ class PredictorConfig(_Section):
     target: Literal["raw", "rank"] = "raw"
 
 
+class LocalConfig(_Section):
+    """Local search (search.strategy=local, evolution/local_search.py)."""
+
+    # At a local optimum: climb on from a random network (random, the paper's; better on NB201's
+    # tuning seeds, benchmarks/RESULTS.md), or from the next-best evaluated network (best).
+    restart: Literal["random", "best"] = "random"
+
+
 class SearchObjective(_Section):
     name: str = Field(min_length=1)
     direction: Literal["max", "min"] = "max"
@@ -114,6 +122,7 @@ class SearchConfig(_Section):
     # Unset: the paper's evolution. Set (even to {}): guided evolution, see PredictorConfig.
     predictor: PredictorConfig | None = None
     rl: RLConfig = RLConfig()
+    local: LocalConfig = LocalConfig()
     # What the front is made of: [{name, direction}], the first one primary. Names: the evaluator's
     # declared objectives, params, flops, latency_ms. Empty: the primary objective against params.
     objectives: tuple[SearchObjective, ...] = ()
