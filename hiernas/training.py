@@ -27,6 +27,7 @@ from torch import nn
 from hiernas.config import TrainingSettings
 from hiernas.data.device import DeviceImages, Normalise, eval_batches
 from hiernas.errors import InputError
+from hiernas.malloc_thresholds import fix_malloc_thresholds
 
 # How many steps of losses are summed on the device before one host read checks them for NaN/inf:
 # one sync per 100 steps is free next to 100 steps, and a diverged run wastes at most 100 steps.
@@ -173,6 +174,8 @@ def process_settings(placement: Placement) -> Iterator[None]:
                 ) from None
         if placement.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        else:
+            fix_malloc_thresholds()  # lasting: each step's freed memory serves the next one
         yield
     finally:
         torch.set_num_threads(threads)
