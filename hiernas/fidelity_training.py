@@ -29,7 +29,7 @@ import numpy as np
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Task, run_task
 from evolution.seeding import derive_seed, python_rng
-from hiernas.config import RunConfig, load_config
+from hiernas.config import ConfigError, RunConfig, config_from_dict, load_config
 from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.run_dir import write_atomically
@@ -86,6 +86,30 @@ def append_result(path: Path, record: dict[str, Any]) -> None:
         os.fsync(file.fileno())
 
 
+def _described(config: dict[str, Any]) -> dict[str, Any]:
+    """What decides a folder's results: the config without the budgets (measured per result), the
+    run budget and the executor."""
+    described = dict(config)
+    described["evaluator"] = {k: v for k, v in described["evaluator"].items() if k != "steps"}
+    described.pop("budget", None)
+    described.pop("executor", None)
+    return described
+
+
+def _with_current_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded config with the defaults of settings added since it was written, so that a new
+    setting does not orphan a folder's results. Unreadable now: compared as it is."""
+    evaluator = recorded.get("evaluator")
+    if not isinstance(evaluator, dict):
+        return recorded
+    try:
+        # Any valid step count: it is dropped again, as it is on the side it is compared with.
+        current = config_from_dict({**recorded, "evaluator": {**evaluator, "steps": 10**6}})
+    except ConfigError:
+        return recorded
+    return json.loads(json.dumps(_described(current.to_dict()), sort_keys=True, default=str))
+
+
 def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
     path = folder / SETTINGS_FILE
     text = json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n"
@@ -94,6 +118,8 @@ def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
             recorded = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise InputError(f"{path}: cannot be read ({error}); use another -o folder") from None
+        if isinstance(recorded, dict) and isinstance(recorded.get("config"), dict):
+            recorded["config"] = _with_current_defaults(recorded["config"])
         if recorded != json.loads(text):
             raise InputError(
                 f"{folder}: holds results measured with another config or seed; use another -o folder"
@@ -128,11 +154,7 @@ def measure(
             "use a training config, or a table's columns with --columns"
         )
     folder = output or Path("runs") / f"fidelity-{Path(source).stem}-s{seed}"
-    described = config.to_dict()
-    described["evaluator"] = {k: v for k, v in described["evaluator"].items() if k != "steps"}
-    described.pop("budget", None)
-    described.pop("executor", None)
-    _check_settings(folder, {"config": described, "seed": seed})
+    _check_settings(folder, {"config": _described(config.to_dict()), "seed": seed})
     genotypes = sample_genotypes(config, sample, seed)
     results_path = folder / RESULTS_FILE
     results = read_results(results_path)

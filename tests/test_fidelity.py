@@ -211,3 +211,11 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     # Other settings in the same folder would mix incomparable results: refused.
     code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(folder))
     assert code == 2 and "another config or seed" in err, err
+    # A folder written before a setting existed (here search.retry_failed, taken out as if the
+    # folder were older) resumes with that setting's default: nothing is trained again.
+    settings = json.loads((folder / "fidelity.json").read_text())
+    del settings["config"]["search"]["retry_failed"]
+    (folder / "fidelity.json").write_text(json.dumps(settings))
+    third = _measure(folder, 3)
+    assert third.returncode == 0, third.stderr
+    assert _records(folder) == again
