@@ -58,6 +58,10 @@ def test_report_counts_full_budget_results_and_draws_rung_curves(tmp_path: Path)
     )
     assert any(len(candidate.rungs) > 1 for candidate in run.curves)
 
+    status = _hiernas("status", str(run_dir))
+    assert status.returncode == 0 and "rung 2 (27 steps)" in status.stdout, status.stderr
+    assert "loss_curve" not in status.stdout  # a curve is for --json and the report, not a line
+
     output = tmp_path / "report.html"
     report = _hiernas("report", str(run_dir), "-o", str(output))
     assert report.returncode == 0, report.stderr

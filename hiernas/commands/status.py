@@ -109,7 +109,9 @@ def run_status(run_dir: Path, *, as_json: bool, top: int) -> None:
     if summary["objectives"]:
         print(f"  fitness: {Objective.from_dict(summary['objectives'][0]).describe()}")
     for rank, entry in enumerate(summary["top"], start=1):
-        metrics = ", ".join(f"{k}={_short(v)}" for k, v in list(entry["metrics"].items())[:6])
+        # Numbers and words only: a learning curve (a list) belongs to --json and the report.
+        shown = [(k, v) for k, v in entry["metrics"].items() if not isinstance(v, list | dict)]
+        metrics = ", ".join(f"{k}={_short(v)}" for k, v in shown[:6])
         reached = f"  rung {entry['rung']} ({entry['steps']} steps)" if "rung" in entry else ""
         print(
             f"  #{rank} fitness {entry['fitness']:.4f}{reached}  key {entry['key'][:12]}  proposal {entry['proposal']}"
