@@ -87,13 +87,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--budget", type=int, default=30, help="full-budget evaluations of the full run")
     parser.add_argument("--steps", type=int, default=300, help="the full training budget (steps)")
     parser.add_argument("--eta", type=int, default=3)
+    parser.add_argument("--min-steps", type=int, help="the first rung [default: steps // eta²]")
     parser.add_argument("--retrain", type=int, default=3, help="seeds each winner is re-trained with")
+    parser.add_argument("--only", nargs="+", choices=("full", "sh-equal", "sh-third"))
     args = parser.parse_args(argv)
     # One training thread: the machine is shared; HIERNAS_THREADS set by the caller wins.
     os.environ.setdefault("HIERNAS_THREADS", "1")
     print("command: python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]))
     # Rungs steps/eta², steps/eta, steps: a candidate's first look costs a ninth of a full training.
-    fidelity = {"min_steps": args.steps // args.eta**2, "eta": args.eta}
+    min_steps = args.min_steps or args.steps // args.eta**2
+    fidelity = {"min_steps": min_steps, "eta": args.eta}
     variants = {
         "full": (args.budget, None),
         "sh-equal": (args.budget, fidelity),
@@ -101,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     rows = []
     for name, (budget, setting) in variants.items():
+        if args.only and name not in args.only:
+            continue
         retrained, compute, found, evaluations, seconds = [], [], [], [], []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             config = make_config(seed, budget, args.steps, setting)
