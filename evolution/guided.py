@@ -44,6 +44,18 @@ def fit_size(results: int) -> int:
     return results - results % max(1, results // 16)
 
 
+def refit(
+    predictor: FitnessPredictor, genotypes: list[Genotype], fitness: list[float], seed: int, fitted_on: int
+) -> int:
+    """Fit ``predictor`` on the first ``fit_size`` results unless it is already fitted on that many
+    (``fitted_on``); returns the count it is fitted on. Its generator is derived from the seed and
+    the count, so a resumed run fits the same model."""
+    size = fit_size(len(fitness))
+    if fitted_on != size:
+        predictor.fit(genotypes[:size], fitness[:size], numpy_rng(seed, "predictor", size))
+    return size
+
+
 class GuidedEvolution(TournamentEvolution):
     name = "evolution"
 
@@ -86,14 +98,9 @@ class GuidedEvolution(TournamentEvolution):
             or len(self.train_fitness) < max(self.start_after, 2)
         ):
             return super().ask()
-        size = fit_size(len(self.train_fitness))
-        if self.fitted_on != size:
-            self.fitted_on = size
-            self.predictor.fit(
-                self.train_genotypes[:size],
-                self.train_fitness[:size],
-                numpy_rng(self.seed, "predictor", size),
-            )
+        self.fitted_on = refit(
+            self.predictor, self.train_genotypes, self.train_fitness, self.seed, self.fitted_on
+        )
         tournaments = numpy_rng(self.seed, "tournament", self.asked)
         mutations = python_rng(self.seed, "ask", self.asked)
         children, first = self._children(tournaments, mutations, self._best(self.parents))

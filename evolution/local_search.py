@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evolution.evaluation import EvalResult
-from evolution.guided import fit_size
+from evolution.guided import refit
 from evolution.predictor import ACQUISITIONS, FitnessPredictor, acquire
 from evolution.seeding import numpy_rng, python_rng
 from evolution.strategy import Proposal, Told
@@ -145,14 +145,9 @@ class LocalSearch:
         one the acquisition prefers once the predictor has ``start_after`` results."""
         if self.predictor is None or len(fresh) == 1 or len(self.train_fitness) < max(self.start_after, 2):
             return 0
-        size = fit_size(len(self.train_fitness))
-        if self.fitted_on != size:
-            self.fitted_on = size
-            self.predictor.fit(
-                self.train_genotypes[:size],
-                self.train_fitness[:size],
-                numpy_rng(self.seed, "predictor", size),
-            )
+        self.fitted_on = refit(
+            self.predictor, self.train_genotypes, self.train_fitness, self.seed, self.fitted_on
+        )
         prediction = self.predictor.predict([child for child, _, _ in fresh])
         return acquire(prediction, self.acquisition, numpy_rng(self.seed, "acquire", self.asked), self.beta)
 
