@@ -62,7 +62,7 @@ def search_once(config: RunConfig) -> tuple[Genotype, float, float, int]:
             spent = journal.steps_spent()
         finally:
             journal.close()
-    genotype = Genotype.from_dict(best.genotype) if isinstance(best.genotype, dict) else best.genotype
+    genotype = Genotype.from_dict(best.genotype)
     # Without fidelity the journal records no step counts: every evaluation is one full training.
     equivalents = spent / config.evaluator.steps if config.search.fidelity else float(status.finished)
     return genotype, float(best.fitness), equivalents, status.finished

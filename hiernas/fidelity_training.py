@@ -29,7 +29,7 @@ import numpy as np
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Task, run_task
 from evolution.seeding import derive_seed, python_rng
-from hiernas.config import ConfigError, RunConfig, config_from_dict, load_config
+from hiernas.config import RunConfig, load_config, with_current_defaults
 from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.run_dir import write_atomically
@@ -102,12 +102,11 @@ def _with_current_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
     evaluator = recorded.get("evaluator")
     if not isinstance(evaluator, dict):
         return recorded
-    try:
-        # Any valid step count: it is dropped again, as it is on the side it is compared with.
-        current = config_from_dict({**recorded, "evaluator": {**evaluator, "steps": 10**6}})
-    except ConfigError:
+    # Any valid step count: it is dropped again, as it is on the side it is compared with.
+    current = with_current_defaults({**recorded, "evaluator": {**evaluator, "steps": 10**6}})
+    if current is None:
         return recorded
-    return json.loads(json.dumps(_described(current.to_dict()), sort_keys=True, default=str))
+    return json.loads(json.dumps(_described(current), sort_keys=True, default=str))
 
 
 def _check_settings(folder: Path, settings: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.journal import Journal, JournalError
-from hiernas.config import RESUMABLE_KEYS, ConfigError, RunConfig, config_differences, config_from_dict
+from hiernas.config import RESUMABLE_KEYS, RunConfig, config_differences, with_current_defaults
 from hiernas.errors import InputError
 from hiernas.run_lock import LOCK_FILE, RunLock
 from motifs import Genotype
@@ -119,19 +119,10 @@ def _create(run_dir: Path, config: RunConfig) -> Journal:
     return journal
 
 
-def _with_current_defaults(saved: dict[str, Any]) -> dict[str, Any]:
-    """The saved configuration with the defaults of settings added since the run was started (its
-    config.yaml lists every setting there was then), so that a new setting whose default keeps the
-    old behaviour does not stop an old run from resuming. Unreadable now: compared as it is."""
-    try:
-        return config_from_dict(saved).to_dict()
-    except ConfigError:
-        return saved
-
-
 def _resume(run_dir: Path, config: RunConfig) -> Journal:
     saved = read_config(run_dir)
-    differing = config_differences(_with_current_defaults(saved), config.to_dict())
+    # A setting added since the run started takes its default rather than counting as a change.
+    differing = config_differences(with_current_defaults(saved) or saved, config.to_dict())
     if differing:
         shown = ", ".join(differing[:6]) + (f" and {len(differing) - 6} more" if len(differing) > 6 else "")
         raise InputError(

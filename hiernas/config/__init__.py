@@ -14,6 +14,7 @@ from hiernas.config.loading import (
     config_differences,
     config_from_dict,
     load_config,
+    with_current_defaults,
 )
 from hiernas.config.run import RESUMABLE_KEYS, FinalConfig, RunConfig
 from hiernas.config.search import ExecutorConfig, SearchConfig
@@ -51,4 +52,5 @@ __all__ = [
     "config_differences",
     "config_from_dict",
     "load_config",
+    "with_current_defaults",
 ]

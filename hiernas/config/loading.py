@@ -70,6 +70,16 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
     )
 
 
+def with_current_defaults(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A configuration written by an earlier version (it lists every setting there was then), read
+    through today's model: settings added since take their defaults, so comparing it with today's
+    does not count them as changed. None when it no longer validates."""
+    try:
+        return config_from_dict(data).to_dict()
+    except ConfigError:
+        return None
+
+
 def bundled_configs() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in CONFIG_DIR.iterdir() if p.name.endswith(".yaml"))
 
