@@ -4,6 +4,7 @@ groups the rung results of one proposal."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from evolution.journal import FILENAME
+from hiernas.run_dir import open_journal_read_only
 from hiernas.report.runs import read_run
 
 TESTS = Path(__file__).resolve().parent
@@ -66,3 +68,39 @@ def test_report_counts_full_budget_results_and_draws_rung_curves(tmp_path: Path)
     report = _hiernas("report", str(run_dir), "-o", str(output))
     assert report.returncode == 0, report.stderr
     assert "Learning curves" in output.read_text()
+
+
+def _non_dominated(points: dict[int, tuple[float, float]]) -> set[int]:
+    """Proposals whose (accuracy, params) no other point beats on both (accuracy up, params down)."""
+    return {
+        p
+        for p, (acc, size) in points.items()
+        if not any(a >= acc and s <= size and (a, s) != (acc, size) for a, s in points.values())
+    }
+
+
+def test_front_holds_full_budget_results_only(tmp_path: Path) -> None:
+    """A rung result is less trained, not a smaller network: status, the report and ``export
+    --front`` put only full-budget results on the front (here one a mixed front would have missed
+    shows that the check has teeth)."""
+    config, run_dir = tmp_path / "sh.yaml", tmp_path / "run"
+    config.write_text(CONFIG.replace("budget: 4", "budget: 6"))
+    assert _hiernas("evolve", str(config), "--run-dir", str(run_dir)).returncode == 0
+    journal = open_journal_read_only(run_dir)
+    try:
+        highest = journal.top(journal.finished_count())  # each proposal at its highest rung
+    finally:
+        journal.close()
+    full = {r.proposal_id: (r.fitness, r.metrics["params"]) for r in highest if r.rung == 2}
+    mixed = {r.proposal_id: (r.fitness, r.metrics["params"]) for r in highest}
+    expected = _non_dominated(full)
+    assert expected and _non_dominated(mixed) != expected
+
+    status = _hiernas("status", str(run_dir), "--json")
+    assert status.returncode == 0, status.stderr
+    assert {member["proposal"] for member in json.loads(status.stdout)["front"]} == expected
+    run = read_run(run_dir)
+    assert len(run.genotypes) == len(full)  # every feasible point the report draws is full-budget
+    exported = _hiernas("export", str(run_dir), "--front", "--format", "json", "-o", str(tmp_path / "front"))
+    assert exported.returncode == 0, exported.stderr
+    assert len(list((tmp_path / "front").glob("front*.json"))) == len(expected)

@@ -15,7 +15,7 @@ from typing import Any
 
 from evolution.journal import Journal
 from evolution.objectives import OBJECTIVES_KEY, Objective
-from hiernas.report.front import compute_front, front_json, run_constraints, run_objectives
+from hiernas.report.front import front_json, run_front
 from hiernas.run_dir import open_journal_read_only, read_config
 
 
@@ -44,7 +44,7 @@ def run_summary(run_dir: Path, top: int = 1) -> dict[str, Any]:
         }
         for r in ranked
     ]
-    front = compute_front(every_done, run_objectives(config, objectives), run_constraints(config))
+    front = run_front(every_done, config, objectives)
     return {
         "run_dir": str(run_dir),
         "strategy": config.get("search", {}).get("strategy"),

@@ -103,7 +103,7 @@ def _read_run(run_dir: Path, top: int) -> Source:
 def read_front(path: Path) -> Source:
     """Every member of a run's Pareto front (``hiernas.report.front``), best primary objective first;
     each file name carries the member's objective values, e.g. ``front1-accuracy0.8467-params2.26e+05``."""
-    from hiernas.report.front import compute_front, run_constraints, run_objectives
+    from hiernas.report.front import run_front
     from hiernas.run_dir import read_config
 
     if not path.is_dir():
@@ -119,9 +119,9 @@ def read_front(path: Path) -> Source:
         journal.close()
     for result in ranked:
         _check_journal_values(path, result.proposal_id, result.key, result.fitness)
-    front = compute_front(ranked, run_objectives(config, declared), run_constraints(config))
+    front = run_front(ranked, config, declared)
     if not front.members:
-        raise InputError(f"{path}: no feasible finished evaluation yet, so no front to export")
+        raise InputError(f"{path}: no feasible full-budget evaluation yet, so no front to export")
     entries = []
     for position, (result, values) in enumerate(front.members, start=1):
         parts = "-".join(f"{_safe(o.name)}{v:.4g}" for o, v in zip(front.objectives, values, strict=True))

@@ -4,7 +4,8 @@ Every strategy gets a front (random search and single-objective evolution too), 
 the done evaluations and the run's ``search.objectives`` and ``search.constraints``, so strategies
 compare on the same measure. Objectives left unset mean the evaluator's primary objective (the
 fitness) against ``params``. A done result that breaks a constraint, or lacks an objective's value,
-is never on the front.
+is never on the front. In a successive-halving run only full-budget results are: a result after
+fewer steps is not comparable with a fully trained one (its accuracy is lower, its size the same).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from evolution.front import (
 )
 from evolution.journal import Ranked
 from evolution.objectives import Objective
+from evolution.successive_halving import Fidelity
 
 
 def run_objectives(
@@ -42,6 +44,23 @@ def run_objectives(
         return [Objective(o["name"], o.get("direction", "max"), units.get(o["name"], "")) for o in configured]
     primary = Objective.from_dict(declared[0]) if declared else Objective("fitness", "max", "")
     return [primary, Objective("params", "min", "count")]
+
+
+def full_budget_rung(config: Mapping[str, Any]) -> int:
+    """The index of the run's full-budget rung: 0 without successive halving (or unreadable settings)."""
+    fidelity = _section(config, "search").get("fidelity")
+    steps = _section(config, "evaluator").get("steps")
+    if not isinstance(fidelity, Mapping) or not isinstance(steps, int):
+        return 0
+    try:
+        return Fidelity.ladder(int(fidelity["min_steps"]), int(fidelity.get("eta", 3)), steps).top
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = config.get(name)
+    return value if isinstance(value, Mapping) else {}
 
 
 def run_constraints(config: Mapping[str, Any]) -> tuple[Bound, ...]:
@@ -82,6 +101,16 @@ def compute_front(
     members.sort(key=lambda item: (-primary_sign * item[1][0], item[0].proposal_id))
     volume = hypervolume([to_wvalues(values, objectives) for _, values in members], wreference)
     return Front(list(objectives), feasible, members, to_wvalues(wreference, objectives), volume)
+
+
+def run_front(
+    ranked: Sequence[Ranked], config: Mapping[str, Any], declared: Sequence[Mapping[str, Any]] | None
+) -> Front:
+    """The front of a run's done evaluations (``Journal.top``: each proposal at its highest rung)
+    under its configured objectives and constraints, full-budget results only."""
+    top = full_budget_rung(config)
+    full = [entry for entry in ranked if entry.rung == top]
+    return compute_front(full, run_objectives(config, declared), run_constraints(config))
 
 
 def feasible_values(

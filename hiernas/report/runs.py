@@ -23,11 +23,16 @@ from typing import Any
 
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.objectives import OBJECTIVES_KEY, Objective
-from evolution.successive_halving import Fidelity
 from hiernas.errors import InputError
 from hiernas.report.curves import PER_RUN as CURVE_CANDIDATES
 from hiernas.report.curves import Candidate, candidates
-from hiernas.report.front import compute_front, feasible_values, run_constraints, run_objectives
+from hiernas.report.front import (
+    feasible_values,
+    full_budget_rung,
+    run_constraints,
+    run_front,
+    run_objectives,
+)
 from hiernas.report.style import group_label
 from hiernas.run_dir import open_journal_read_only, read_config
 
@@ -147,13 +152,13 @@ def read_run(run_dir: Path) -> Run:
     finally:
         journal.close()
     search = _section(config, "search")
-    top_rung = _top_rung(config)
+    top_rung = full_budget_rung(config)
     # With successive halving a proposal is told once per rung; a fitness after fewer steps is not
     # comparable with a full-budget one, so only full-budget results are points of the run's curve.
     fresh = [told.result for told in history if not told.cached and told.rung == top_rung]
     front_objectives = tuple(run_objectives(config, objectives))
     bounds = run_constraints(config)
-    front = compute_front(every_done, front_objectives, bounds)
+    front = run_front(every_done, config, objectives)
     values = tuple(feasible_values(result, front_objectives, bounds) for result in fresh)
     return Run(
         path=run_dir,
@@ -232,18 +237,6 @@ def _measure(config: Mapping[str, Any], objectives: Any) -> Measure:
     if data.get("path"):
         dataset = f"{dataset} ({Path(str(data['path'])).name})"
     return Measure(kind, "validation accuracy", dataset, unit)
-
-
-def _top_rung(config: Mapping[str, Any]) -> int:
-    """The index of the full-budget rung: 0 without successive halving (or unreadable settings)."""
-    fidelity = _section(config, "search").get("fidelity")
-    steps = _section(config, "evaluator").get("steps")
-    if not isinstance(fidelity, Mapping) or not isinstance(steps, int):
-        return 0
-    try:
-        return Fidelity.ladder(int(fidelity["min_steps"]), int(fidelity.get("eta", 3)), steps).top
-    except (KeyError, TypeError, ValueError):
-        return 0
 
 
 def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
