@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from evolution.journal import FILENAME
-from hiernas.run_dir import open_journal_read_only
 from hiernas.report.runs import read_run
+from hiernas.run_dir import open_journal_read_only
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
