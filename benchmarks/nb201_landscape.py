@@ -41,7 +41,7 @@ def neighbours(cell: Cell) -> Iterator[Cell]:
     for edge, current in enumerate(cell):
         for op in range(len(OPS)):
             if op != current:
-                yield cell[:edge] + (op,) + cell[edge + 1 :]
+                yield (*cell[:edge], op, *cell[edge + 1 :])
 
 
 def steepest_ascent(cell: Cell, value: dict[Cell, float]) -> Cell:
@@ -68,7 +68,9 @@ def first_improvement(cell: Cell, value: dict[Cell, float], rng: random.Random) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--table", type=Path, default=Path("../shared/data/nb201-12epoch.csv"))
     parser.add_argument("--column", default="cifar10-val-12ep")
     parser.add_argument("--climbs", type=int, default=3, help="seeded climbs per start cell")
