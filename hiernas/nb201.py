@@ -117,6 +117,15 @@ def check_genotype(genotype: Genotype) -> None:
                 )
 
 
+def is_cell(genotype: Genotype) -> bool:
+    """Whether ``genotype`` is an NB201 cell (``check_genotype`` passes)."""
+    try:
+        check_genotype(genotype)
+    except NB201Error:
+        return False
+    return True
+
+
 def genotype_to_arch(genotype: Genotype) -> str:
     """The NB201 string of ``genotype``'s cell, dead edges included; ``NB201Error`` outside the space."""
     check_genotype(genotype)

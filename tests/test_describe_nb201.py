@@ -93,3 +93,31 @@ def test_a_run_without_a_winner_is_one_line_and_exit_2(
     assert main(["describe", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{tmp_path / 'best.json'}: no such file" in err
+
+
+def test_a_bare_cell_is_exported_as_nb201s_network(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``hiernas export`` builds the network ``describe`` sizes: NB201's own for a bare cell, the
+    search template when one is asked for; ``--format py`` (hiernas's templates only) says so."""
+    import torch
+
+    cell, out = _cell(tmp_path, CONVS), tmp_path / "out"
+    assert main(["export", str(cell), "--format", "torchscript", "-o", str(out)]) == 0
+    module = torch.jit.load(str(out / "cell.torchscript.pt"))
+    assert sum(p.numel() for p in module.parameters()) == PUBLISHED[CONVS]
+    assert "NAS-Bench-201 network" in capsys.readouterr().err
+
+    searched = tmp_path / "searched"
+    args = ["export", str(cell), "--format", "torchscript", "--template", "search", "-o", str(searched)]
+    assert main(args) == 0
+    capsys.readouterr()
+    module = torch.jit.load(str(searched / "cell.torchscript.pt"))
+    assert (
+        sum(p.numel() for p in module.parameters())
+        == _describe(capsys, str(cell), "--config", "paper", "--set", "data.dataset=cifar10")["params"]
+    )
+
+    assert main(["export", str(cell), "--format", "py", "-o", str(tmp_path / "py")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--template search" in lines[0]

@@ -22,7 +22,7 @@ from typing import Any
 
 from hiernas.config import RunConfig, load_config
 from hiernas.errors import InputError
-from hiernas.nb201 import NB201Error, check_genotype, genotype_to_arch
+from hiernas.nb201 import genotype_to_arch, is_cell
 from hiernas.nb201_network import CELLS_PER_STAGE, STEM_CHANNELS, nb201_size
 from hiernas.network import build_network
 from hiernas.network_size import count_parameters, flop_counted_ops, flops_per_image
@@ -62,19 +62,11 @@ def run_describe(
         run_config_path = None
     genotype = load_genotype(genotype_path)
     no_config = config is None and run_config_path is None
-    summary = describe(genotype, run_config, nb201=no_config and is_nb201_cell(genotype))
+    summary = describe(genotype, run_config, nb201=no_config and is_cell(genotype))
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         print(_human(genotype_path, summary))
-
-
-def is_nb201_cell(genotype: Genotype) -> bool:
-    try:
-        check_genotype(genotype)
-    except NB201Error:
-        return False
-    return True
 
 
 def describe(genotype: Genotype, config: RunConfig, *, nb201: bool = False) -> dict[str, Any]:
@@ -101,14 +93,12 @@ def describe(genotype: Genotype, config: RunConfig, *, nb201: bool = False) -> d
 
 def _describe_nb201(genotype: Genotype, config: RunConfig) -> dict[str, Any]:
     # The same choice of network, input and classes as hiernas export and a table run's sizes.
-    from hiernas.export.template import Template, make_template
+    from hiernas.export.template import make_template
 
+    template = make_template(config, "search", nb201=True)
     if config.evaluator.kind == "table":
-        template = make_template(config, "search")
         dataset = config.evaluator.fitness.split("-", 1)[0]  # type: ignore[union-attr]
     else:
-        shape, classes = DATA_SHAPES[config.data.dataset]
-        template = Template("nb201", config.network, shape, classes or ASSUMED_CLASSES, config.seed)
         dataset = config.data.dataset
     params, flops = nb201_size(genotype, template.image_shape, template.classes)
     return {

@@ -25,6 +25,7 @@ from hiernas.export.sources import Exportable, Source, read_front, read_source
 from hiernas.export.template import TEMPLATES, Template, load_export_config, make_template
 from hiernas.export.traced import export_onnx, export_torchscript
 from hiernas.export.weights import TrainedWeights, check_genotype, load_into, read_weights
+from hiernas.nb201 import is_cell
 from hiernas.nb201_network import build_nb201_network
 from hiernas.network import build_network
 
@@ -67,7 +68,8 @@ def run_export(
         chosen = _template(source, trained, config, template, overrides)
         if chosen.kind == "nb201" and fmt == "py":
             raise InputError(
-                "--format py writes hiernas's template; export NB201's network as torchscript or onnx"
+                "--format py writes hiernas's templates; export NB201's network as torchscript or onnx,"
+                " or choose a template with --template search"
             )
         # Built (and trained weights fitted) before anything is written: bad input leaves no folder.
         models = [_network(entry, chosen, trained) for entry in source.entries]
@@ -106,7 +108,10 @@ def _template(
     # What hiernas train trains is the evaluation template, so trained weights default to it.
     chosen = kind or ("evaluation" if trained is not None else "search")
     classes = trained.classes if trained is not None else None
-    return make_template(run_config, chosen, classes=classes)  # type: ignore[arg-type]
+    # A bare NB201 genotype, with nothing that names a template: NB201's own network, as describe.
+    bare = kind is None and trained is None and config is None and source.config_file is None
+    nb201 = bare and all(is_cell(entry.genotype) for entry in source.entries)
+    return make_template(run_config, chosen, classes=classes, nb201=nb201)  # type: ignore[arg-type]
 
 
 def _export_networks(

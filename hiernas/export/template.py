@@ -6,7 +6,8 @@ DESIGN.md, "Networks": the paper searches in a small template (C0 = 16, N = 1; t
 ``--template`` picks one; by default the evaluation template when trained weights are given (that is
 what ``hiernas train`` trains) and the search template otherwise. A run on the NB201 table exports
 NB201's own network instead of the search template (``hiernas.nb201_network``): that is the
-network its accuracies and sizes belong to.
+network its accuracies and sizes belong to. So does a bare NB201 genotype exported with no
+configuration at all (no run, ``--config`` or weights), as ``hiernas describe`` sizes it.
 
 The configuration comes, first that applies, from ``--config``, the ``config.yaml`` that ``hiernas
 train`` wrote beside the weights, the run directory's ``config.yaml``, or the paper's setting on
@@ -64,9 +65,12 @@ def load_export_config(
     return load_config("paper", ["data.dataset=cifar10", *overrides], prefer_preset=True)
 
 
-def make_template(config: RunConfig, kind: TemplateKind, *, classes: int | None = None) -> Template:
+def make_template(
+    config: RunConfig, kind: TemplateKind, *, classes: int | None = None, nb201: bool = False
+) -> Template:
     """``classes`` (read from trained weights) stands in where the data set does not say how many
-    classes it has (an image folder, which is only known once read)."""
+    classes it has (an image folder, which is only known once read). ``nb201``: NAS-Bench-201's
+    network on the config's data instead of the search template."""
     if config.evaluator.kind == "table" and kind == "search":
         # A table run's accuracies were measured on NB201's own network, on the column's data set.
         from hiernas.nb201 import column_shape
@@ -74,5 +78,7 @@ def make_template(config: RunConfig, kind: TemplateKind, *, classes: int | None 
         shape, table_classes = column_shape(config.evaluator.fitness)  # type: ignore[union-attr]
         return Template("nb201", config.network, shape, table_classes, config.seed)
     image_shape, known_classes = DATA_SHAPES[config.data.dataset]
+    if nb201 and kind == "search":
+        return Template("nb201", config.network, image_shape, known_classes or ASSUMED_CLASSES, config.seed)
     network = config.network if kind == "search" else evaluation_network(config)
     return Template(kind, network, image_shape, known_classes or classes or ASSUMED_CLASSES, config.seed)
