@@ -36,7 +36,7 @@ if [[ ${GPU_CHECK_SMALL:-0} == 1 ]]; then
 else
   # Sizes not yet measured on a GPU (none lent so far): train_speed gets 3 minutes, fidelity
   # 4.5 (8 genotypes at 500, 1500 and 5000 steps, 7,000 steps each). A fidelity cut short by its
-  # limit still leaves its finished rows in $OUT/fidelity, and a second call resumes them.
+  # limit still brings back its finished rows in $OUT/fidelity ($OUT is emptied per call).
   speed=(--steps 500) budgets=500,1500,5000 sample=8 limit_speed=180 limit_fidelity=270
   extra=()
 fi
