@@ -25,7 +25,8 @@ from torch import nn
 
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.journal import Journal
-from hiernas.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, cli, main
+from hiernas.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
+from hiernas.commands.group import cli
 from hiernas.config import NetworkConfig, load_config
 from hiernas.export import FORMATS, checks
 from hiernas.export.motif_classes import PRIMITIVES
