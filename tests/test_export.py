@@ -25,10 +25,12 @@ from torch import nn
 
 from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.journal import Journal
-from hiernas.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, cli, main
+from hiernas.cli import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, main
+from hiernas.commands.group import cli
 from hiernas.config import NetworkConfig, load_config
 from hiernas.export import FORMATS, checks
-from hiernas.export.python_source import PRIMITIVES, python_source
+from hiernas.export.motif_classes import PRIMITIVES
+from hiernas.export.python_source import python_source
 from hiernas.nb201 import arch_to_genotype
 from hiernas.network import build_network, evaluation_network
 from hiernas.training import THREADS_ENV

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from hiernas.cli import cli
+from hiernas.commands.group import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import pytest
 
 from evolution.executors import EXECUTORS
 from evolution.registry import STRATEGIES, Registry, UnknownName
-from hiernas.cli import cli
+from hiernas.commands.group import cli
 from hiernas.config import EVALUATOR_SETTINGS, RunConfig
 from hiernas.evaluators.factory import EVALUATORS
 from hiernas.export import FORMATS

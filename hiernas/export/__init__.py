@@ -5,6 +5,7 @@ One module per format family, each checked on the spot by ``checks``:
     sources         the genotypes to export: a run's best (read-only journal snapshot) or one file
     genotypes       json/yaml: genotype files in the DESIGN.md format, with fitness and metrics
     python_source   py: a standalone PyTorch source file that builds the same module
+    motif_classes   each motif of the genotype as a class of that file
     standalone_check  the script a fresh interpreter runs to check that source file
     traced          torchscript and onnx: the network in a template, with trained weights or not
     template        which network template, input shape and class count an export uses
