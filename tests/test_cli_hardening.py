@@ -149,7 +149,10 @@ def test_the_inline_executor_refuses_settings_it_cannot_honour(table: Path, over
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("search.strategy=annealing", "unknown strategy 'annealing' (known: evolution, pareto, random, local, rl)"),
+        (
+            "search.strategy=annealing",
+            "unknown strategy 'annealing' (known: evolution, pareto, random, local, rl)",
+        ),
         ("executor.kind=slurm", "unknown executor 'slurm' (known: inline, local, ray)"),
         ("evaluator.kind=oracle", "evaluator.kind: unknown evaluator kind 'oracle' (known: train, table"),
     ],
