@@ -37,7 +37,7 @@ evaluator:
   steps: 27
   settings: {{gate: "{gate}"}}
 search: {{strategy: evolution, population: 5, tournament: 0.4, fidelity: {{min_steps: 3, eta: 3}}}}
-executor: {{kind: inline}}
+executor: {executor}
 """
 
 
@@ -76,17 +76,34 @@ def _wait_for(condition, process: subprocess.Popen[str], what: str) -> None:  # 
         time.sleep(0.02)
 
 
-def _setup(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _setup(tmp_path: Path, name: str, executor: str = "{kind: inline}") -> tuple[Path, Path, Path]:
     gate = tmp_path / f"{name}-gate"
     gate.mkdir()
     config = tmp_path / f"{name}.yaml"
-    config.write_text(CONFIG.format(gate=gate))
+    config.write_text(CONFIG.format(gate=gate, executor=executor))
     return config, gate, tmp_path / name
 
 
+# Inline: the driver trains. Local: a worker process trains the promotion when its driver is killed
+# (PR_SET_PDEATHSIG ends it too, so it cannot write a checkpoint into the resumed run).
+EXECUTORS = ["{kind: inline}", "{kind: local, workers: 1}"]
+
+
 @pytest.mark.timeout(600)
-def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    config, gate, run_dir = _setup(tmp_path, "killed")
+@pytest.mark.parametrize("executor", EXECUTORS, ids=["inline", "local"])
+def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(
+    tmp_path: Path, executor: str
+) -> None:
+    config, gate, run_dir = _setup(tmp_path, "killed", executor)
     process = subprocess.Popen(
         [sys.executable, "-m", "hiernas", "evolve", str(config), "--run-dir", str(run_dir)],
         stdout=subprocess.DEVNULL,
@@ -104,8 +121,15 @@ def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(tmp_path
         process,
         "a promotion in flight",
     )
+    # Local: the worker's own file names it (the evaluator marks its pid and its parent's, which
+    # inline is this test's).
+    workers = {int(f.name.split("-")[1]) for f in gate.glob("waiting-*")} - {process.pid, os.getpid()}
+    assert len(workers) == (executor != EXECUTORS[0])
     process.send_signal(signal.SIGKILL)
     process.wait()
+    for worker in workers:  # the orphaned worker dies with its driver, before anything is resumed
+        while _alive(worker):
+            time.sleep(0.02)
     before = _final_rows(run_dir)
     assert [row[1:5] for row in before] == [(0, 3, 0, "done")] * 3 + [(1, 9, 3, "running")]
     promoted = before[3][0]
@@ -127,7 +151,7 @@ def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(tmp_path
     assert list((run_dir / "checkpoints").iterdir()) == []
 
     # The same run, never killed, finishes the same evaluations with the same results.
-    config_whole, gate_whole, whole = _setup(tmp_path, "whole")
+    config_whole, gate_whole, whole = _setup(tmp_path, "whole", executor)
     (gate_whole / "open").touch()
     done = _hiernas("evolve", str(config_whole), "--run-dir", str(whole))
     assert done.returncode == 0, done.stderr
