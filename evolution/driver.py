@@ -38,13 +38,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Completion, Executor, Task
 from evolution.journal import Journal, JournalError, Unfinished
+from evolution.run_status import RunStatus
 from evolution.rung_checkpoints import RungCheckpoints
 from evolution.seeding import derive_seed
 from evolution.strategy import Proposal, Strategy
@@ -52,43 +53,6 @@ from evolution.successive_halving import Fidelity, Halving
 from motifs.canonical import canonical_key
 
 Dedup = Literal["reuse", "resample", "off"]
-
-
-@dataclass
-class RunStatus:
-    """What a progress display shows; updated after every event."""
-
-    budget: int
-    done: int = 0
-    failed: int = 0
-    cached: int = 0
-    lost: int = 0
-    in_flight: int = 0
-    best_fitness: float | None = None
-    best_proposal: int | None = None
-    started: float = field(default_factory=time.time)
-    finished_this_session: int = 0
-    stopped: str | None = None  # why the run ended before its budget, if it did
-    # Successive halving: the full budget's steps, and the training steps of finished evaluations.
-    full_steps: int | None = None
-    steps_spent: int = 0
-    best_rung: int = 0
-
-    @property
-    def finished(self) -> int:
-        """Finished evaluations (with successive halving: rung evaluations)."""
-        return self.done + self.failed
-
-    @property
-    def used(self) -> float:
-        """What the budget counts: finished evaluations, or full-budget equivalents (steps spent
-        over the full steps) with successive halving."""
-        return self.finished if self.full_steps is None else self.steps_spent / self.full_steps
-
-    @property
-    def per_minute(self) -> float:
-        minutes = (time.time() - self.started) / 60
-        return self.finished_this_session / minutes if minutes > 0 else 0.0
 
 
 @dataclass

@@ -11,7 +11,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evolution.driver import RunStatus
+from evolution.run_status import RunStatus
 
 
 def status_line(status: RunStatus) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evolution.driver import Driver, RunStatus
+from evolution.driver import Driver
 from evolution.evaluation import Evaluator
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal
 from evolution.objectives import OBJECTIVES_KEY
 from evolution.registry import make_strategy
+from evolution.run_status import RunStatus
 from evolution.strategy import Strategy, Told
 from evolution.successive_halving import Fidelity
 from hiernas.config import ConfigError, RunConfig

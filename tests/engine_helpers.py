@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evolution.driver import Driver, RunStatus
+from evolution.driver import Driver
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal
 from evolution.registry import make_strategy
+from evolution.run_status import RunStatus
 from hiernas.evaluators.table import TableEvaluator
 from hiernas.nb201 import all_archs
 from motifs import PRESETS

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from evolution.driver import Driver, RunStatus
+from evolution.driver import Driver
 from evolution.evaluation import EvalResult
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal
 from evolution.local_search import LocalSearch, neighbours
 from evolution.registry import make_strategy
+from evolution.run_status import RunStatus
 from motifs import PRESETS, Genotype, mutate, sample
 from motifs.canonical import canonical_key
 from tests.engine_helpers import journal_rows

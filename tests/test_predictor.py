@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from evolution.driver import Driver, RunStatus
+from evolution.driver import Driver
 from evolution.evaluation import EvalContext
 from evolution.executors.inline import InlineExecutor
 from evolution.guided import GuidedEvolution, fit_size
@@ -18,6 +18,7 @@ from evolution.journal import FILENAME, Journal
 from evolution.path_encoding import PathEncoder, paths
 from evolution.predictor import FitnessPredictor
 from evolution.registry import make_strategy
+from evolution.run_status import RunStatus
 from evolution.seeding import numpy_rng
 from motifs import PRESETS, Genotype, Motif, sample
 from motifs.canonical import canonical_key

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from evolution.driver import Driver, RunStatus
+from evolution.driver import Driver
 from evolution.executors import make_executor
 from evolution.objectives import OBJECTIVES_KEY
+from evolution.run_status import RunStatus
 from hiernas.config import ExecutorConfig, RunConfig, load_config
 from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
