@@ -138,6 +138,7 @@ def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(tmp_path
     summary = json.loads(status.stdout)
     fidelity = summary["fidelity"]
     assert fidelity["steps_spent"] == spent and fidelity["full_steps"] == 27
+    assert fidelity["rank_by"] == "fitness"  # the default
     assert fidelity["equivalents"] == pytest.approx(spent / 27)
     counted = {
         rung["rung"]: (rung["steps"], rung["done"], rung["failed"], rung["pending"])
