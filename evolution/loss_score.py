@@ -7,8 +7,8 @@ fast, on a few hundred validation images), while the training loss it has alread
 a far better predictor of the accuracy after the full training (Ru et al. 2021, "Speedy performance
 estimation for neural architecture search": TSE, and TSE-E over the last epoch(s)). Measured on
 digits (benchmarks/RESULTS.md, "Ranking low rungs by training loss"): over the last third of a rung
-ranked better than the sum over all steps (which is dominated by the first steps, where every
-network is near chance) and than the last window alone (noisier).
+it ranked better than the sum over all steps (dominated by the first steps, where every network is
+near chance) at every rung, and than the last window alone at most rungs (that one is noisier).
 
 The score is read from the ``loss_curve`` metric the training evaluator records (``hiernas.fit``):
 ``[step, mean loss of the window of steps ending there]``, windows in increasing step order, the
