@@ -9,12 +9,16 @@ evaluation on this machine: too few evaluations in minutes for any strategy to a
     sh-equal   evolution with ``search.fidelity``, ``budget`` full-budget equivalents
     sh-third   the same with a third of that budget
 
+With ``--rank-by loss`` (or ``--rank-by fitness loss``) the halving rows rank a rung's results by
+their training loss (``search.fidelity.rank_by``) and are named ``sh-equal-loss``/``sh-third-loss``.
+
 A run's own best fitness is no fair measure (it is noisy, and the low rungs are scored on a
 validation subset), so each run's winner (``Journal.top``: highest rung, then fitness) is trained
 again at the full budget with ``--retrain`` other seeds, and the mean of those validation accuracies
 is the figure compared. Compute is the training steps the search spent, divided by ``steps``.
 
     python benchmarks/successive_halving.py [--seeds 5] [--first-seed 0] [--budget 30] [--steps 300]
+        [--min-steps M] [--eta E] [--rank-by fitness|loss ...] [--only VARIANT ...]
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from hiernas.search import run_inline
 from motifs import Genotype
 
 
-def make_config(seed: int, budget: int, steps: int, fidelity: dict[str, int] | None) -> RunConfig:
+def make_config(seed: int, budget: int, steps: int, fidelity: dict[str, object] | None) -> RunConfig:
     """digits_strategies.py's configuration (NB201's cell at 8 channels, the paper's schedule shape
     cut to ``steps`` batches of 64) with its evolution settings, plus ``search.fidelity``."""
     search = dict(STRATEGIES["evolution"])
@@ -89,19 +93,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--min-steps", type=int, help="the first rung [default: steps // eta²]")
     parser.add_argument("--retrain", type=int, default=3, help="seeds each winner is re-trained with")
-    parser.add_argument("--only", nargs="+", choices=("full", "sh-equal", "sh-third"))
+    parser.add_argument(
+        "--rank-by",
+        nargs="+",
+        choices=("fitness", "loss"),
+        default=["fitness"],
+        help="search.fidelity.rank_by of the halving rows; several: one set of rows each",
+    )
+    names = ("full", "sh-equal", "sh-third", "sh-equal-loss", "sh-third-loss")
+    parser.add_argument("--only", nargs="+", choices=names)
     args = parser.parse_args(argv)
     # One training thread: the machine is shared; HIERNAS_THREADS set by the caller wins.
     os.environ.setdefault("HIERNAS_THREADS", "1")
     print("command: python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]))
     # Rungs steps/eta², steps/eta, steps: a candidate's first look costs a ninth of a full training.
     min_steps = args.min_steps or args.steps // args.eta**2
-    fidelity = {"min_steps": min_steps, "eta": args.eta}
-    variants = {
-        "full": (args.budget, None),
-        "sh-equal": (args.budget, fidelity),
-        "sh-third": (math.ceil(args.budget / 3), fidelity),
-    }
+    variants: dict[str, tuple[int, dict[str, object] | None]] = {"full": (args.budget, None)}
+    for rank_by in dict.fromkeys(args.rank_by):
+        fidelity = {"min_steps": min_steps, "eta": args.eta, "rank_by": rank_by}
+        suffix = "" if rank_by == "fitness" else f"-{rank_by}"
+        variants[f"sh-equal{suffix}"] = (args.budget, fidelity)
+        variants[f"sh-third{suffix}"] = (math.ceil(args.budget / 3), fidelity)
     rows = []
     for name, (budget, setting) in variants.items():
         if args.only and name not in args.only:

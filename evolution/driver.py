@@ -150,10 +150,10 @@ class Driver:
         for item in journal.unfinished():
             self._resume_unfinished(item)
         if self.halving is not None:
-            for proposal_id, rung, status, fitness in journal.rung_rows():
+            for proposal_id, rung, status, fitness, metrics in journal.rung_rows():
                 self.halving.start(proposal_id, rung)
                 if status in ("done", "failed"):
-                    self.halving.record(proposal_id, rung, fitness if status == "done" else None)
+                    self.halving.record(proposal_id, rung, fitness if status == "done" else None, metrics)
             self.status.steps_spent = journal.steps_spent()
         for proposal_id, proposal, key in journal.waiting():
             hit = None if key in self._evaluating else journal.finished_result(key)
@@ -354,7 +354,9 @@ class Driver:
         self.status.finished_this_session += 1
         if self.halving is not None:
             self.status.steps_spent += item.cost
-            self.halving.record(item.proposal_id, item.rung, result.fitness if result.ok else None)
+            self.halving.record(
+                item.proposal_id, item.rung, result.fitness if result.ok else None, result.metrics
+            )
             if self.checkpoints is not None:
                 self.checkpoints.release(item.proposal_id, item.rung, result.ok)
         self._track_best(item.proposal_id, result, item.rung)

@@ -8,7 +8,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from evolution.journal_rows import reads, result_from
+from evolution.journal_rows import load_json, reads, result_from
+
+
+def _metrics(text: Any, proposal: int) -> dict[str, Any]:
+    metrics = load_json(text, f"the metrics of an evaluation of proposal {proposal}")
+    return metrics if isinstance(metrics, dict) else {}
 
 
 class RungReads:
@@ -16,15 +21,18 @@ class RungReads:
     path: Path
 
     @reads
-    def rung_rows(self) -> list[tuple[int, int, str, float | None]]:
-        """(proposal, rung, status, fitness) of every evaluation that is not a lost attempt, in
-        the order their results were recorded (unfinished ones last): what ``Halving`` is
-        rebuilt from on resume."""
+    def rung_rows(self) -> list[tuple[int, int, str, float | None, dict[str, Any]]]:
+        """(proposal, rung, status, fitness, metrics) of every evaluation that is not a lost
+        attempt, in the order their results were recorded (unfinished ones last): what ``Halving``
+        is rebuilt from on resume (the metrics for ``rank_by: loss``)."""
         rows = self.connection.execute(
-            "SELECT proposal, rung, status, fitness FROM evaluations WHERE final = 1 "
+            "SELECT proposal, rung, status, fitness, metrics FROM evaluations WHERE final = 1 "
             "ORDER BY told IS NULL, told, id"
         ).fetchall()
-        return [(r["proposal"], r["rung"], r["status"], r["fitness"]) for r in rows]
+        return [
+            (r["proposal"], r["rung"], r["status"], r["fitness"], _metrics(r["metrics"], r["proposal"]))
+            for r in rows
+        ]
 
     @reads
     def rung_of(self, evaluation_id: int) -> int:

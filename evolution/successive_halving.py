@@ -9,26 +9,42 @@ promoted from it yet; failing that, the driver asks the strategy for a new candi
 never waits for a rung to fill (Algorithm 2's ``get_job``), so with few results a rung promotes
 nothing, and the first promotion out of a rung happens at its eta-th result.
 
-A failed result never promotes. Ties in fitness go to the result recorded first. The state is
-derived entirely from the journal's evaluation rows (which proposal has a done result at which
-rung, and which proposals were started at which rung), so a resumed run rebuilds it exactly and
-keeps no state of its own.
+A rung's results are ranked by fitness (``rank_by: "fitness"``, the default), or by the training-loss
+score ``evolution.loss_score.final_loss`` of each result's recorded metrics, lower first
+(``rank_by: "loss"``): at low rungs that ranks architectures far better than the validation
+accuracy of a network still at its initial learning rate (benchmarks/RESULTS.md, "Ranking low
+rungs by training loss"). A done result whose metrics give no loss score (an evaluator that records
+no ``loss_curve``) ranks after every result that has one: such an evaluator's candidates are then
+promoted in the order their results arrived, never ahead of a scored one.
+
+A failed result never promotes. Ties go to the result recorded first. The state is derived entirely
+from the journal's evaluation rows (which proposal has a done result at which rung, with its fitness
+and metrics, and which proposals were started at which rung), so a resumed run rebuilds it exactly
+and keeps no state of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
+
+from evolution.loss_score import final_loss
+
+RankBy = Literal["fitness", "loss"]
 
 
 @dataclass(frozen=True, slots=True)
 class Fidelity:
-    """The rungs (training steps, increasing; the last is the evaluator's full budget) and eta."""
+    """The rungs (training steps, increasing; the last is the evaluator's full budget), eta, and
+    what a rung's results are ranked by for promotion."""
 
     rungs: tuple[int, ...]
     eta: int
+    rank_by: RankBy = "fitness"
 
     @classmethod
-    def ladder(cls, min_steps: int, eta: int, full_steps: int) -> Fidelity:
+    def ladder(cls, min_steps: int, eta: int, full_steps: int, rank_by: RankBy = "fitness") -> Fidelity:
         """``min_steps``, ``min_steps·eta``, … while below ``full_steps``, then ``full_steps``;
         ValueError (one line) for values that make no ladder."""
         if eta < 2:
@@ -42,7 +58,9 @@ class Fidelity:
         while steps < full_steps:
             rungs.append(steps)
             steps *= eta
-        return cls((*rungs, full_steps), eta)
+        if rank_by not in ("fitness", "loss"):
+            raise ValueError(f"rank_by must be fitness or loss, got {rank_by!r}")
+        return cls((*rungs, full_steps), eta, rank_by)
 
     @property
     def full_steps(self) -> int:
@@ -69,6 +87,8 @@ class Halving:
         rungs = len(fidelity.rungs)
         # Per rung: proposal -> fitness of its done result, in the order the results were recorded.
         self.results: list[dict[int, float]] = [{} for _ in range(rungs)]
+        # Per rung: proposal -> its sort key for promotion (lower first), see ``_rank_key``.
+        self.ranks: list[dict[int, tuple[int, float]]] = [{} for _ in range(rungs)]
         self.failed: list[set[int]] = [set() for _ in range(rungs)]
         # Per rung: proposals that have (or had) an evaluation there: promoted, or new at rung 0.
         self.started: list[set[int]] = [set() for _ in range(rungs)]
@@ -76,20 +96,32 @@ class Halving:
     def start(self, proposal_id: int, rung: int) -> None:
         self.started[rung].add(proposal_id)
 
-    def record(self, proposal_id: int, rung: int, fitness: float | None) -> None:
-        """A final result; ``fitness`` None for a failed one, which never promotes."""
+    def record(
+        self, proposal_id: int, rung: int, fitness: float | None, metrics: Mapping[str, Any] | None = None
+    ) -> None:
+        """A final result; ``fitness`` None for a failed one, which never promotes. ``metrics``: the
+        result's, read for the loss score when ranking by loss."""
         self.started[rung].add(proposal_id)
         if fitness is None:
             self.failed[rung].add(proposal_id)
         else:
             self.results[rung][proposal_id] = fitness
+            self.ranks[rung][proposal_id] = self._rank_key(fitness, metrics or {})
+
+    def _rank_key(self, fitness: float, metrics: Mapping[str, Any]) -> tuple[int, float]:
+        """Lower promotes first: (0, -fitness), or (0, loss score) and (1, 0) without one."""
+        if self.fidelity.rank_by == "fitness":
+            return 0, -fitness
+        loss = final_loss(metrics)
+        return (1, 0.0) if loss is None else (0, loss)
 
     def promotable(self, rung: int) -> list[int]:
         """The candidates of ``rung``'s top ⌊n/eta⌋ not yet promoted from it, best first."""
         if rung >= self.fidelity.top:
             return []
+        ranks = self.ranks[rung]
+        best = sorted(ranks, key=ranks.__getitem__)  # stable: earlier first on ties
         results = self.results[rung]
-        best = sorted(results, key=lambda proposal: -results[proposal])  # stable: earlier first on ties
         above = self.started[rung + 1]
         return [p for p in best[: len(results) // self.fidelity.eta] if p not in above]
 

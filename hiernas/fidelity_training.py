@@ -28,6 +28,7 @@ import numpy as np
 
 from evolution.evaluation import EvalResult
 from evolution.executors.base import Task, run_task
+from evolution.loss_score import final_loss
 from evolution.seeding import derive_seed, python_rng
 from hiernas.config import RunConfig, load_config, with_current_defaults
 from hiernas.errors import InputError
@@ -143,9 +144,11 @@ def measure(
     seed: int,
     output: Path | None,
     overrides: Sequence[str],
-) -> tuple[Path, dict[int, np.ndarray], int]:
+) -> tuple[Path, dict[int, np.ndarray], dict[int, np.ndarray], int]:
     """Train what is missing; return the folder, the fitness per budget (genotypes with a result at
-    every budget, in sample order) and how many genotypes were left out (failed at some budget)."""
+    every budget, in sample order), the training-loss score per budget (``evolution.loss_score``,
+    negated so that higher is better as for fitness; only budgets where every kept result records a
+    loss curve) and how many genotypes were left out (failed at some budget)."""
     config = load_config(source, overrides)
     if "steps" not in type(config.evaluator).model_fields:
         raise InputError(
@@ -174,7 +177,12 @@ def measure(
         del evaluator
     kept = [key for key, _ in genotypes if all(results[key, steps]["status"] == "done" for steps in budgets)]
     scores = {steps: np.array([float(results[key, steps]["fitness"]) for key in kept]) for steps in budgets}
-    return folder, scores, len(genotypes) - len(kept)
+    losses = {}
+    for steps in budgets:
+        values = [final_loss(results[key, steps].get("metrics") or {}) for key in kept]
+        if all(value is not None for value in values):
+            losses[steps] = -np.array(values, dtype=np.float64)
+    return folder, scores, losses, len(genotypes) - len(kept)
 
 
 def _record(index: int, key: str, genotype: Genotype, steps: int, result: EvalResult) -> dict[str, Any]:

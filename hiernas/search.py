@@ -61,7 +61,7 @@ def fidelity_for(config: RunConfig, evaluator: Evaluator | None = None) -> Fidel
             f"rungs lead up to (set evaluator.steps)"
         )
     try:
-        return Fidelity.ladder(settings.min_steps, settings.eta, full)
+        return Fidelity.ladder(settings.min_steps, settings.eta, full, settings.rank_by)
     except ValueError as error:
         raise ConfigError(f"search.fidelity: {error}") from None
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from evolution.loss_score import final_loss
 from hiernas.cli import main
 from hiernas.rank_agreement import agreement, average_ranks, kendall_tau, spearman_rho, top_indices
 from tests.conftest import ROOT
@@ -198,6 +199,13 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     assert all(r["status"] == "done" and 0 <= r["fitness"] <= 1 for r in records)
     report = json.loads(first.stdout)
     assert report["reference"] == "4" and report["agreement"][0]["rows"] == 2
+    # The smaller budget ranked by its training loss (lower better) against the largest's fitness.
+    (by_loss,) = report["loss_agreement"]
+    assert by_loss["column"] == "2" and by_loss["rows"] == 2
+    losses = [final_loss(r["metrics"]) for r in records if r["steps"] == 2]
+    fitness = [r["fitness"] for r in records if r["steps"] == 4]
+    assert all(loss is not None for loss in losses)
+    assert by_loss == agreement("2", -np.array(losses), np.array(fitness)).to_dict()
     # A kill in the middle of a write leaves a partial last line: it is cut off, not misread.
     with (folder / "results.jsonl").open("ab") as file:
         file.write(b'{"sample": 2, "key": "')

@@ -24,7 +24,9 @@ from motifs import Genotype
 FULL, MIN, ETA, BUDGET = 27, 3, 3, 3
 
 
-def _config(strategy: str = "evolution", budget: int = BUDGET, target: str = "stepped") -> dict:
+def _config(
+    strategy: str = "evolution", budget: int = BUDGET, target: str = "stepped", rank_by: str = "fitness"
+) -> dict:
     return {
         "seed": 4,
         "budget": budget,
@@ -35,7 +37,7 @@ def _config(strategy: str = "evolution", budget: int = BUDGET, target: str = "st
             "strategy": strategy,
             "population": 6,
             "tournament": 0.34,
-            "fidelity": {"min_steps": MIN, "eta": ETA},
+            "fidelity": {"min_steps": MIN, "eta": ETA, "rank_by": rank_by},
             "rl": {"update_every": 2},
         },
         "executor": {"kind": "inline"},
@@ -129,6 +131,43 @@ def test_ties_go_to_the_result_recorded_first() -> None:
     assert halving.promotable(0) == [5, 2]
 
 
+def _curve(*losses: float) -> dict:
+    """Metrics with a loss curve of windows of 2 steps."""
+    return {"loss_curve": [[2 * (i + 1), loss] for i, loss in enumerate(losses)]}
+
+
+def test_ranked_by_loss_the_lowest_training_loss_promotes_not_the_fittest() -> None:
+    halving = Halving(Fidelity((1, 3, 9, 27), 3, "loss"))
+    # Only the last third of the curve counts: proposal 1's early losses are the highest.
+    halving.record(1, 0, 0.9, _curve(9.0, 9.0, 0.5))
+    halving.record(2, 0, 0.95, _curve(0.1, 0.1, 0.8))
+    halving.record(3, 0, 0.99, {})  # no loss curve: ranks after every scored result
+    assert halving.promotion() == (1, 1)
+    halving.start(1, 1)
+    for proposal, loss in ((4, 0.7), (5, 0.6), (6, 0.9)):
+        halving.record(proposal, 0, 0.1, _curve(loss))
+    assert halving.promotable(0) == [5]  # 6 results, top 2 = {1, 5}
+    # Ranked by fitness, the same results promote the fittest.
+    by_fitness = _halving()
+    for proposal, fitness in ((1, 0.9), (2, 0.95), (3, 0.99)):
+        by_fitness.record(proposal, 0, fitness, _curve(0.5))
+    assert by_fitness.promotion() == (3, 1)
+    with pytest.raises(ValueError, match="rank_by"):
+        Fidelity.ladder(3, 3, 27, "accuracy")  # type: ignore[arg-type]
+
+
+def test_the_loss_score_is_the_step_weighted_mean_over_the_last_third() -> None:
+    from evolution.loss_score import final_loss
+
+    # Windows ending at 4, 8, 12 (4 steps each), 14 (the open window of 2): the last third of 14
+    # steps starts after step 9.33, so the windows ending at 12 and 14 count, weighted 4 and 2.
+    metrics = {"loss_curve": [[4, 2.0], [8, 1.0], [12, 0.6], [14, 0.3]]}
+    assert final_loss(metrics) == pytest.approx((4 * 0.6 + 2 * 0.3) / 6)
+    assert final_loss({"loss_curve": [[5, 0.7]]}) == pytest.approx(0.7)
+    for bad in ({}, {"loss_curve": []}, {"loss_curve": "x"}, {"loss_curve": [[1, "nan?"]]}):
+        assert final_loss(bad) is None
+
+
 # Whole runs --------------------------------------------------------------------------------------
 
 
@@ -200,22 +239,31 @@ class _Interrupting:
         return self.evaluator(genotype, context)  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "rl"])
+@pytest.mark.parametrize(
+    "strategy, rank_by", [("evolution", "fitness"), ("rl", "fitness"), ("evolution", "loss")]
+)
 def test_a_run_stopped_mid_promotion_resumes_into_the_uninterrupted_run(
-    tmp_path: Path, strategy: str
+    tmp_path: Path, strategy: str, rank_by: str
 ) -> None:
     from evolution.driver import Driver
     from evolution.executors.inline import InlineExecutor
     from evolution.journal import Journal
     from hiernas.search import fidelity_for, strategy_for
 
-    config = config_from_dict(_config(strategy, budget=4))
+    target = "lossy_stepped" if rank_by == "loss" else "stepped"
+    config = config_from_dict(_config(strategy, budget=4, target=target, rank_by=rank_by))
     evaluator = build_evaluator(config)
     whole = tmp_path / "whole"
     whole.mkdir()
     run_inline(config, evaluator, whole)
     promotions = [i for i, row in enumerate(_rows(whole)) if row[1] > 0]
     stop_at = promotions[1] + 1  # the call that runs the second promotion
+    if rank_by == "loss":
+        # The first promotion follows the third rung-0 result: the lowest loss of those three,
+        # which this evaluator gives the least fit of them (ranked by fitness, the fittest goes).
+        first = _rows(whole)[: promotions[0] + 1]
+        assert promotions[0] == 3 and [row[1] for row in first] == [0, 0, 0, 1]
+        assert first[3][0] == min(first[:3], key=lambda row: row[5])[0]
 
     halves = tmp_path / "halves"
     halves.mkdir()

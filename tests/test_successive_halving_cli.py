@@ -162,6 +162,7 @@ def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(
     summary = json.loads(status.stdout)
     fidelity = summary["fidelity"]
     assert fidelity["steps_spent"] == spent and fidelity["full_steps"] == 27
+    assert fidelity["rank_by"] == "fitness"  # the default
     assert fidelity["equivalents"] == pytest.approx(spent / 27)
     counted = {
         rung["rung"]: (rung["steps"], rung["done"], rung["failed"], rung["pending"])
@@ -186,6 +187,7 @@ def test_sigkill_in_the_middle_of_a_promotion_loses_and_repeats_nothing(
         (["search.fidelity.min_steps=27"], "min_steps 27 must be below the evaluator's full steps 27"),
         (["search.fidelity.min_steps=0"], "search.fidelity.min_steps"),
         (["search.fidelity.eta=1"], "search.fidelity.eta"),
+        (["search.fidelity.rank_by=accuracy"], "search.fidelity.rank_by"),
         (["evaluator.target=tests.plugins.rung_evaluator:unaware"], "supports_fidelity"),
         (["evaluator.steps=null"], "has no evaluator.steps"),
     ],

@@ -3,7 +3,10 @@
 Two sources of scores: columns of a table (``TABLE.csv --columns A,B,C``, each against the last), or
 a seeded sample of a config's genotypes trained at several budgets (``CONFIG --budgets 300,900``,
 each against the largest; ``hiernas.fidelity_training``). Both print the figures of
-``hiernas.rank_agreement``.
+``hiernas.rank_agreement``. With training, each smaller budget is also ranked by its training loss
+(``evolution.loss_score``: the mean loss over the last third of its steps, lower better) against the
+largest budget's fitness, the score ``search.fidelity.rank_by: loss`` promotes by; the rows are
+labelled "B loss" and listed under ``loss_agreement`` in the JSON.
 """
 
 from __future__ import annotations
@@ -54,12 +57,17 @@ def run_fidelity(
     steps = sorted({_positive(part, "--budgets") for part in _names(budgets, "--budgets")})
     if len(steps) < 2:
         raise InputError(f"--budgets: give at least two different step counts, got {budgets!r}")
-    run_dir, scores, left_out = measure(
+    run_dir, scores, losses, left_out = measure(
         source, steps, sample=sample, seed=seed, output=output, overrides=overrides
     )
     largest = steps[-1]
     figures = [
         agreement(str(step), scores[step], scores[largest], top_fraction=top_fraction) for step in steps[:-1]
+    ]
+    loss_figures = [
+        agreement(str(step), losses[step], scores[largest], top_fraction=top_fraction)
+        for step in steps[:-1]
+        if step in losses
     ]
     header = {
         "config": source,
@@ -73,7 +81,7 @@ def run_fidelity(
             str(step): float(np.mean(scores[step])) if len(scores[step]) else None for step in steps
         },
     }
-    _print(figures, header, as_json)
+    _print(figures, header, as_json, loss_figures)
 
 
 def _names(text: str, option: str) -> list[str]:
@@ -136,10 +144,20 @@ def _percent(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.0%}"
 
 
-def _print(figures: list[Agreement], header: dict[str, object], as_json: bool) -> None:
+def _print(
+    figures: list[Agreement],
+    header: dict[str, object],
+    as_json: bool,
+    loss_figures: list[Agreement] | None = None,
+) -> None:
+    """``loss_figures`` (training only): each smaller budget ranked by its training-loss score."""
     if as_json:
-        click.echo(json.dumps({**header, "agreement": [f.to_dict() for f in figures]}, indent=2))
+        report = {**header, "agreement": [f.to_dict() for f in figures]}
+        if loss_figures is not None:
+            report["loss_agreement"] = [f.to_dict() for f in loss_figures]
+        click.echo(json.dumps(report, indent=2))
         return
+    rows = [(f.column, f) for f in figures] + [(f"{f.column} loss", f) for f in loss_figures or []]
     reference = header["reference"]
     if header.get("left_out"):
         click.echo(f"left out {header['left_out']} genotype(s) without a result at every budget")
@@ -147,12 +165,12 @@ def _print(figures: list[Agreement], header: dict[str, object], as_json: bool) -
         f"against {reference} (top {100 * float(header['top_fraction']):g}%: "  # type: ignore[arg-type]
         f"{figures[0].top_k if figures else 0} of {figures[0].rows if figures else 0})"
     )
-    width = max(len("score"), *(len(f.column) for f in figures))
+    width = max(len("score"), *(len(label) for label, _ in rows))
     click.echo(
         f"{'score':<{width}}  {'rows':>5}  {'kendall':>7}  {'spearman':>8}  {'top τ':>6}  {'top-k':>6}"
     )
-    for f in figures:
+    for label, f in rows:
         click.echo(
-            f"{f.column:<{width}}  {f.rows:>5}  {_format(f.kendall_tau):>7}  {_format(f.spearman_rho):>8}  "
+            f"{label:<{width}}  {f.rows:>5}  {_format(f.kendall_tau):>7}  {_format(f.spearman_rho):>8}  "
             f"{_format(f.top_kendall_tau):>6}  {_percent(f.top_k_overlap):>6}"
         )

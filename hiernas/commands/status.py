@@ -70,6 +70,7 @@ def _fidelity(journal: Journal, config: dict[str, Any]) -> dict[str, Any] | None
     return {
         "min_steps": settings.get("min_steps"),
         "eta": settings.get("eta"),
+        "rank_by": settings.get("rank_by", "fitness"),  # a run from before the setting ranked by fitness
         "rungs": journal.rung_counts(),
         "steps_spent": spent,
         "full_steps": full,
@@ -98,7 +99,8 @@ def run_status(run_dir: Path, *, as_json: bool, top: int) -> None:
     if fidelity is not None:
         rungs = fidelity["rungs"]
         print(
-            f"  successive halving (eta {fidelity['eta']}): {fidelity['steps_spent']} training steps spent = "
+            f"  successive halving (eta {fidelity['eta']}, ranked by {fidelity['rank_by']}): "
+            f"{fidelity['steps_spent']} training steps spent = "
             f"{fidelity['equivalents']:.2f} of {summary['budget']} full-budget equivalents"
         )
         for rung in rungs:

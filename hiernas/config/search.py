@@ -98,10 +98,14 @@ class FidelityConfig(_Section):
     """Asynchronous successive halving (ASHA, Li et al. 2020; evolution/successive_halving.py): a
     candidate trains ``min_steps`` first; the best 1/eta of each rung continue, to min_steps·eta,
     min_steps·eta², … and finally the evaluator's full ``steps``. The budget then counts full-budget
-    equivalents (training steps / the evaluator's steps)."""
+    equivalents (training steps / the evaluator's steps). ``rank_by``: what ranks a rung's results
+    for promotion, the fitness or the training loss over the last third of the rung's steps (lower
+    first; evolution/loss_score.py), which ranks far better at low rungs on digits
+    (benchmarks/RESULTS.md, "Ranking low rungs by training loss")."""
 
     min_steps: int = Field(ge=1)
     eta: int = Field(default=3, ge=2)
+    rank_by: Literal["fitness", "loss"] = "fitness"
 
 
 class SearchConfig(_Section):

@@ -7,6 +7,10 @@ from must be this network's and be at fewer steps, or the evaluation fails; the 
 written to ``save_to`` atomically (a temporary file, then a rename). The checkpoint is JSON. The
 metrics record the paths and the steps continued from, so a test reads what the driver handed over.
 
+``lossy_stepped`` records a training loss that ranks networks in the reverse order of their accuracy
+(the fittest has the highest loss), so a run with ``search.fidelity.rank_by: loss`` promotes other
+candidates than one ranking by fitness.
+
 ``gated_stepped`` first waits for a token of the test (``my_evaluator.gated``), so that a test decides
 when each evaluation ends.
 """
@@ -46,6 +50,15 @@ def stepped(genotype: Genotype, context: Any) -> dict[str, Any]:
 
 
 stepped.supports_fidelity = True  # type: ignore[attr-defined]
+
+
+def lossy_stepped(genotype: Genotype, context: Any) -> dict[str, Any]:
+    result = stepped(genotype, context)
+    loss = _accuracy(genotype) * 10 / (context.steps + 10)
+    return {**result, "loss_curve": [[context.steps, loss]]}
+
+
+lossy_stepped.supports_fidelity = True  # type: ignore[attr-defined]
 
 
 def gated_stepped(genotype: Genotype, context: Any) -> dict[str, Any]:
