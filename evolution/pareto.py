@@ -25,7 +25,7 @@ full-budget one's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from evolution.evaluation import EvalResult
@@ -39,9 +39,9 @@ from evolution.front import (
     violations,
 )
 from evolution.objectives import Objective
-from evolution.seeding import numpy_rng, python_rng
-from evolution.strategy import Proposal, Told
-from motifs import Genotype, Space, mutate, sample
+from evolution.strategy import Proposal
+from evolution.tournament import TournamentEvolution
+from motifs import Genotype, Space
 
 
 class ParetoPopulation:
@@ -108,7 +108,10 @@ class ParetoPopulation:
         return self.start + int(best)
 
 
-class ParetoEvolution:
+class ParetoEvolution(TournamentEvolution):
+    """``TournamentEvolution``'s ask, tell and resume (the same seeded streams), over a population
+    ranked by non-domination instead of fitness."""
+
     name = "pareto"
 
     def __init__(
@@ -125,45 +128,18 @@ class ParetoEvolution:
     ) -> None:
         if not objectives:
             raise ValueError("pareto search needs at least one objective")
-        self.space, self.seed = space, seed
         self.objectives, self.constraints = tuple(objectives), tuple(constraints)
-        self.population_size, self.tournament_fraction, self.aging = population, tournament, aging
-        self.init_mutations = init_mutations
-        self.population = ParetoPopulation()
-        self.asked = 0
-        self.initial_asked = 0
-        self.pending = 0
+        super().__init__(
+            space,
+            seed=seed,
+            population=population,
+            tournament=tournament,
+            aging=aging,
+            init_mutations=init_mutations,
+        )
 
-    def tournament_size(self) -> int:
-        n = len(self.population)
-        return min(n, max(2, round(self.tournament_fraction * n)))
-
-    def ask(self) -> Proposal | None:
-        if self.initial_asked < self.population_size or (not len(self.population) and not self.pending):
-            proposal = Proposal(
-                sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations), "init"
-            )
-            self.initial_asked += 1
-        elif not len(self.population):
-            return None
-        else:
-            winner = self.population.tournament(
-                numpy_rng(self.seed, "tournament", self.asked), self.tournament_size()
-            )
-            child, record = mutate(
-                self.population.genotypes[winner], python_rng(self.seed, "ask", self.asked)
-            )
-            proposal = Proposal(child, "mutation", parent=self.population.ids[winner], mutation=record)
-        self.asked += 1
-        self.pending += 1
-        return proposal
-
-    def tell(
-        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
-    ) -> None:
-        if cached or rung == 0:  # a promotion's result is not an answer to an ask
-            self.pending -= 1
-        self._join(proposal_id, proposal, result, cached, rung)
+    def _new_population(self) -> ParetoPopulation:  # type: ignore[override]
+        return ParetoPopulation()
 
     def _join(
         self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool, rung: int = 0
@@ -182,21 +158,3 @@ class ParetoEvolution:
         self.population.add(proposal_id, proposal.genotype, wvalues, broken, rung)
         if self.aging and len(self.population) > self.population_size:
             self.population.drop_oldest()
-
-    def reject(self, proposal: Proposal) -> None:
-        self.pending -= 1
-        if proposal.origin == "init":
-            self.initial_asked -= 1
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "initial_asked": self.initial_asked, "pending": self.pending}
-
-    def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
-        self.asked, self.initial_asked, self.pending = (
-            state["asked"],
-            state["initial_asked"],
-            state["pending"],
-        )
-        self.population = ParetoPopulation()
-        for told in history:
-            self._join(told.proposal_id, told.proposal, told.result, told.cached, told.rung)

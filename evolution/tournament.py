@@ -111,10 +111,13 @@ class TournamentEvolution:
         self.space, self.seed = space, seed
         self.population_size, self.tournament_fraction, self.aging = population, tournament, aging
         self.init_mutations, self.neutral = init_mutations, neutral
-        self.population = Population()
+        self.population = self._new_population()
         self.asked = 0  # numbers the random stream of each ask
         self.initial_asked = 0
         self.pending = 0
+
+    def _new_population(self) -> Population:
+        return Population()
 
     def tournament_size(self) -> int:
         n = len(self.population)
@@ -174,6 +177,6 @@ class TournamentEvolution:
             state["initial_asked"],
             state["pending"],
         )
-        self.population = Population()
+        self.population = self._new_population()
         for told in history:
             self._join(told.proposal_id, told.proposal, told.result, told.cached, told.rung)
