@@ -112,6 +112,8 @@ def _with_current_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
 
 def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
     path = folder / SETTINGS_FILE
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder; give -o a folder")
     text = json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n"
     if path.exists():
         try:
@@ -127,7 +129,12 @@ def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
         return
     if folder.exists() and any(folder.iterdir()):
         raise InputError(f"{folder}: not empty and not a fidelity folder; use another -o folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"{folder}: cannot create the folder ({error.strerror or error}); use another -o folder"
+        ) from None
     write_atomically(path, text)
 
 

@@ -227,3 +227,15 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     third = _measure(folder, 3)
     assert third.returncode == 0, third.stderr
     assert _records(folder) == again
+
+
+def test_an_output_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("mine\n")
+    for output, fragment in (
+        (tmp_path / "file", "exists and is not a folder"),
+        (tmp_path / "file" / "sub", "cannot create the folder"),
+    ):
+        code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(output), *TINY)
+        assert code == 2, err
+        assert err.startswith(f"hiernas: error: {output}: {fragment}") and err.count("\n") == 1, err
+    assert (tmp_path / "file").read_text() == "mine\n"
