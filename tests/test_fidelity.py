@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -227,6 +228,72 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     third = _measure(folder, 3)
     assert third.returncode == 0, third.stderr
     assert _records(folder) == again
+
+
+STEPPED = """
+seed: 5
+space: {preset: hierarchical, init_mutations: 20}
+evaluator: {kind: python, target: "tests.plugins.rung_evaluator:stepped", steps: 27}
+"""
+
+
+def _stepped_measure(config: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """The python plug-in evaluator of the halving tests: a measurement in about a second."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    return subprocess.run(
+        [*COMMAND[:4], str(config), *("--budgets", "3,9", "--sample", "2", "-o", str(folder))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A config and a finished measurement of it, to copy and damage."""
+    where = tmp_path_factory.mktemp("measured")
+    config = where / "stepped.yaml"
+    config.write_text(STEPPED)
+    first = _stepped_measure(config, where / "fidelity")
+    assert first.returncode == 0, first.stderr
+    return config, where / "fidelity"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"fitness": "abc"},  # float("abc") crashed the summary after the resume
+        {"fitness": None},
+        {"fitness": math.nan},
+        {"status": "bogus"},
+        {"steps": 3.7},  # was read as 3
+        {"steps": math.inf},  # int(inf): OverflowError
+        {"metrics": [1, 2]},  # .get on a list crashed the loss score
+        {"key": [1]},
+    ],
+)
+def test_a_damaged_result_is_refused_in_one_line(
+    tmp_path: Path, measured: tuple[Path, Path], damage: dict
+) -> None:
+    # A results.jsonl may come from someone else: a record the summary cannot read is refused
+    # before anything is trained, naming the file and the line, and the file is left as it was.
+    config, original = measured
+    folder = tmp_path / "fidelity"
+    shutil.copytree(original, folder)
+    records = _records(folder)
+    lines = [json.dumps({**records[0], **damage}), *map(json.dumps, records[1:])]
+    (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
+    before = (folder / "results.jsonl").read_bytes()
+    again = _stepped_measure(config, folder)
+    assert again.returncode == 2, again.stderr
+    path = folder / "results.jsonl"
+    assert (
+        again.stderr
+        == f"hiernas: error: {path}: line 1 is not a fidelity result; remove the line or the folder\n"
+    )
+    assert (folder / "results.jsonl").read_bytes() == before
 
 
 def test_an_output_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
