@@ -211,3 +211,39 @@ def test_a_table_evaluator_cannot_run_successive_halving(tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert "the table evaluator cannot train" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _dump(run_dir: Path) -> list[str]:
+    """The journal's content (its bytes change when a writer merely opens and closes it)."""
+    with sqlite3.connect(f"file:{run_dir / FILENAME}?mode=ro", uri=True) as db:
+        return list(db.iterdump())
+
+
+def _finished_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A config (the ungated evaluator) and its finished halving run, in about a second."""
+    config, _, run_dir = _setup(tmp_path, "finished")
+    config.write_text(config.read_text().replace("gated_stepped", "stepped"))
+    done = _hiernas("evolve", str(config), "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    return config, run_dir
+
+
+def test_a_rung_beyond_the_ladder_is_a_damaged_journal(tmp_path: Path) -> None:
+    # A run directory may be someone else's: a rung above search.fidelity's top was an IndexError
+    # on resume, and hiernas status listed it as the best candidate.
+    config, run_dir = _finished_run(tmp_path)
+    with sqlite3.connect(run_dir / FILENAME) as db:
+        db.execute("UPDATE evaluations SET rung = 99 WHERE id = 1")
+    db.close()
+    journal = _dump(run_dir)
+    for command in (
+        ("status", str(run_dir)),
+        ("evolve", str(config), "--run-dir", str(run_dir), "--budget", "5"),
+    ):
+        done = _hiernas(*command)
+        assert done.returncode == 2, done.stderr
+        (error,) = [line for line in done.stderr.splitlines() if line.startswith("hiernas: error:")]
+        assert error.startswith(f"hiernas: error: {run_dir / FILENAME}: the journal is damaged"), error
+        assert "rung 99, beyond the top rung 2 of search.fidelity" in error, error
+        assert "Traceback" not in done.stderr
+    assert _dump(run_dir) == journal
