@@ -247,3 +247,19 @@ def test_a_rung_beyond_the_ladder_is_a_damaged_journal(tmp_path: Path) -> None:
         assert "rung 99, beyond the top rung 2 of search.fidelity" in error, error
         assert "Traceback" not in done.stderr
     assert _dump(run_dir) == journal
+
+
+def test_a_checkpoints_file_in_the_run_directory_is_refused_on_resume(tmp_path: Path) -> None:
+    # The driver sweeps run_dir/checkpoints on resume: a file there was a FileExistsError traceback.
+    config, run_dir = _finished_run(tmp_path)
+    (run_dir / "checkpoints").rmdir()
+    (run_dir / "checkpoints").write_text("not a folder\n")
+    journal = (run_dir / FILENAME).read_bytes()
+    done = _hiernas("evolve", str(config), "--run-dir", str(run_dir), "--budget", "5")
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr == f"hiernas: error: {run_dir / 'checkpoints'}: exists and is not a directory "
+        "(the run's rung checkpoints go there)\n"
+    )
+    assert (run_dir / FILENAME).read_bytes() == journal
+    assert (run_dir / "checkpoints").read_text() == "not a folder\n"
