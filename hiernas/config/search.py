@@ -43,7 +43,8 @@ class PredictorConfig(_Section):
     acquisition: Literal["ucb", "thompson", "mean"] = "ucb"
     # Fresh successful results needed before the predictor chooses (before: plain evolution).
     start_after: int = Field(default=20, ge=2)
-    beta: float = Field(default=1.0, ge=0)
+    # Finite: mean + inf · spread ranks every candidate inf (or NaN at no spread), choosing by order.
+    beta: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     # 0: each child mutates a tournament winner; k: one of the k fittest members (BANANAS).
     parents: int = Field(default=0, ge=0)
     # Each child is 1 to this many successive mutations of its parent.
