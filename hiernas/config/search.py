@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 
@@ -74,6 +75,9 @@ class ConstraintBounds(_Section):
     def _check(self) -> Self:
         if self.min is None and self.max is None:
             raise ValueError("a constraint needs min, max or both")
+        # A NaN bound compares false with everything: the constraint would silently never bind.
+        if any(bound is not None and math.isnan(bound) for bound in (self.min, self.max)):
+            raise ValueError("a constraint's bound must be a number, got NaN")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"a constraint's min {self.min} is above its max {self.max}")
         return self
