@@ -145,6 +145,8 @@ def test_nb201_validation_against_test(nb201_table: Path) -> None:
         (["t.csv", "--columns", "cheap,nope"], "no column 'nope'"),
         (["bad.csv", "--columns", "cheap,full"], "row 3, column 'cheap'"),
         (["t.csv", "--columns", "cheap"], "at least two"),
+        # DictReader silently kept the last of two equally named columns.
+        (["dup.csv", "--columns", "cheap,full"], "the header names column 'cheap' 2 times"),
         (["t.csv"], "give --columns"),
         (["t.csv", "--columns", "cheap,full", "--budgets", "1,2"], "give --columns"),
         (["digits", "--budgets", "5,x"], "'x' is not a whole number"),
@@ -155,6 +157,7 @@ def test_nb201_validation_against_test(nb201_table: Path) -> None:
 def test_bad_input_is_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
     _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 3, 4)])
     (tmp_path / "bad.csv").write_text("arch,cheap,mid,full\na,1,1,1\nb,high,2,2\n")
+    (tmp_path / "dup.csv").write_text("arch,cheap,cheap,full\na,1,9,1\nb,2,8,2\n")
     resolved = [
         str(tmp_path / a) if a.endswith(".csv") else a.replace("TABLE", str(tmp_path / "t.csv")) for a in args
     ]
