@@ -94,6 +94,16 @@ def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
     assert code == 0 and "cheap" in out and "kendall" in out
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    # Spreadsheets save UTF-8 CSV with a byte-order mark: the first column was then named
+    # '\ufeffarch' and --columns arch was refused as an unknown column.
+    table = tmp_path / "t.csv"
+    table.write_bytes(b"\xef\xbb\xbfcheap,full\n1,2\n2,1\n3,3\n")
+    code, out, err = _cli("fidelity", str(table), "--columns", "cheap,full", "--json")
+    assert code == 0, err
+    assert json.loads(out)["agreement"][0]["rows"] == 3
+
+
 def test_table_mode_needs_no_torch(tmp_path: Path) -> None:
     table = _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 1, 4), (3, 3, 5)])
     code = (

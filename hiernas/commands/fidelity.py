@@ -106,7 +106,8 @@ def read_columns(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
     if len(set(names)) != len(names):
         raise InputError(f"--columns: a column is named twice ({', '.join(names)})")
     try:
-        with path.open(newline="", encoding="utf-8") as file:
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name.
+        with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             header = reader.fieldnames or []
             unknown = [name for name in names if name not in header]
