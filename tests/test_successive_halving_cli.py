@@ -263,3 +263,14 @@ def test_a_checkpoints_file_in_the_run_directory_is_refused_on_resume(tmp_path: 
     )
     assert (run_dir / FILENAME).read_bytes() == journal
     assert (run_dir / "checkpoints").read_text() == "not a folder\n"
+
+
+def test_unreadable_fidelity_settings_in_a_run_directory_are_read_as_none(tmp_path: Path) -> None:
+    # config.yaml is data: min_steps .inf made int() raise OverflowError in status and report,
+    # where unreadable settings already mean "no ladder".
+    _, run_dir = _finished_run(tmp_path)
+    config = (run_dir / "config.yaml").read_text()
+    (run_dir / "config.yaml").write_text(config.replace("min_steps: 3", "min_steps: .inf", 1))
+    for command in (("status", str(run_dir)), ("report", str(run_dir), "-o", str(tmp_path / "r.html"))):
+        done = _hiernas(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
