@@ -151,6 +151,12 @@ class Driver:
             self._resume_unfinished(item)
         if self.halving is not None:
             for proposal_id, rung, status, fitness, metrics in journal.rung_rows():
+                if rung > self.halving.fidelity.top:  # the config matches: the journal is damaged
+                    raise JournalError(
+                        f"{journal.path}: the journal is damaged (proposal {proposal_id} has an "
+                        f"evaluation at rung {rung}, beyond the top rung {self.halving.fidelity.top} "
+                        "of search.fidelity)"
+                    )
                 self.halving.start(proposal_id, rung)
                 if status in ("done", "failed"):
                     self.halving.record(proposal_id, rung, fitness if status == "done" else None, metrics)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evolution.evaluation import EvalResult
-from evolution.journal_rows import Ranked, Unfinished, load_json, proposal_from, reads, result_from
+from evolution.journal_rows import Ranked, Unfinished, load_json, proposal_from, reads, result_from, rung_from
 from evolution.strategy import Proposal, Told
 
 
@@ -64,7 +64,13 @@ class RunReads:
             "JOIN proposals p ON p.id = t.proposal JOIN evaluations e ON e.id = t.evaluation ORDER BY t.told"
         ).fetchall()
         return [
-            Told(row["proposal_id"], proposal_from(row), result_from(row), bool(row["cached"]), row["rung"])
+            Told(
+                row["proposal_id"],
+                proposal_from(row),
+                result_from(row),
+                bool(row["cached"]),
+                rung_from(row["rung"], f"evaluation {row['id']}"),
+            )
             for row in rows
         ]
 
@@ -83,7 +89,7 @@ class RunReads:
                 proposal_from(r),
                 r["key"],
                 r["attempt"],
-                r["rung"],
+                rung_from(r["rung"], f"evaluation {r['evaluation_id']}"),
                 bool(r["running"]),
             )
             for r in rows
@@ -158,7 +164,7 @@ class RunReads:
                     result.fitness,
                     dict(result.metrics),
                     r["id"],
-                    r["rung"],
+                    rung_from(r["rung"], f"evaluation {r['id']}"),
                     r["steps"],
                 )
             )

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from evolution.journal_rows import load_json, reads, result_from
+from evolution.journal_rows import load_json, reads, result_from, rung_from
 
 
 def _metrics(text: Any, proposal: int) -> dict[str, Any]:
@@ -26,11 +26,17 @@ class RungReads:
         attempt, in the order their results were recorded (unfinished ones last): what ``Halving``
         is rebuilt from on resume (the metrics for ``rank_by: loss``)."""
         rows = self.connection.execute(
-            "SELECT proposal, rung, status, fitness, metrics FROM evaluations WHERE final = 1 "
+            "SELECT id, proposal, rung, status, fitness, metrics FROM evaluations WHERE final = 1 "
             "ORDER BY told IS NULL, told, id"
         ).fetchall()
         return [
-            (r["proposal"], r["rung"], r["status"], r["fitness"], _metrics(r["metrics"], r["proposal"]))
+            (
+                r["proposal"],
+                rung_from(r["rung"], f"evaluation {r['id']}"),
+                r["status"],
+                r["fitness"],
+                _metrics(r["metrics"], r["proposal"]),
+            )
             for r in rows
         ]
 
@@ -39,7 +45,7 @@ class RungReads:
         (rung,) = self.connection.execute(
             "SELECT rung FROM evaluations WHERE id = ?", (evaluation_id,)
         ).fetchone()
-        return int(rung)
+        return rung_from(rung, f"evaluation {evaluation_id}")
 
     @reads
     def steps_spent(self) -> int:
@@ -61,7 +67,7 @@ class RungReads:
             "COALESCE(SUM(status IN ('pending', 'running')), 0) AS pending "
             "FROM evaluations WHERE final = 1 GROUP BY rung ORDER BY rung"
         ).fetchall()
-        return [dict(row) for row in rows]
+        return [{**row, "rung": rung_from(row["rung"], "an evaluation")} for row in map(dict, rows)]
 
     @reads
     def rung_results(self, proposal_id: int) -> list[dict[str, Any]]:
@@ -71,4 +77,11 @@ class RungReads:
             "WHERE proposal = ? AND final = 1 AND status IN ('done', 'failed') ORDER BY rung",
             (proposal_id,),
         ).fetchall()
-        return [{"rung": r["rung"], "steps": r["steps"], **result_from(r).to_dict()} for r in rows]
+        return [
+            {
+                "rung": rung_from(r["rung"], f"evaluation {r['id']}"),
+                "steps": r["steps"],
+                **result_from(r).to_dict(),
+            }
+            for r in rows
+        ]

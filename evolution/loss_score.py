@@ -29,12 +29,14 @@ TAIL = 1 / 3
 def final_loss(metrics: Mapping[str, Any]) -> float | None:
     """The step-weighted mean training loss of the windows ending in the last third of the trained
     steps (at least the last window); None when the metrics hold no usable ``loss_curve``."""
-    curve = metrics.get("loss_curve")
+    # The metrics come from a results file or a journal that may be someone else's: anything but
+    # a list of [step, loss] pairs of finite numbers is no score (int(inf) raises OverflowError).
+    curve = metrics.get("loss_curve") if isinstance(metrics, Mapping) else None
     if not isinstance(curve, list) or not curve:
         return None
     try:
         points = [(int(step), float(loss)) for step, loss in curve]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     end = points[-1][0]
     begin = end - TAIL * end

@@ -58,21 +58,46 @@ def read_results(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
     overwritten); a damaged line elsewhere is bad input."""
     if not path.exists():
         return {}
-    lines = path.read_bytes().split(b"\n")
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as error:
+        raise InputError(
+            f"{path}: cannot be read ({error.strerror or error}); use another -o folder"
+        ) from None
     results = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            results[str(record["key"]), int(record["steps"])] = record
-        except (ValueError, KeyError, TypeError):
+            record = _checked(json.loads(line))
+            results[record["key"], record["steps"]] = record
+        except ValueError:
             if number == len(lines):  # no newline yet: the write was interrupted
                 continue
             raise InputError(
                 f"{path}: line {number} is not a fidelity result; remove the line or the folder"
             ) from None
     return results
+
+
+def _checked(record: Any) -> dict[str, Any]:
+    """A record as ``_record`` writes it, or ValueError: the folder may come from someone else, and
+    a record the summary cannot read (a fitness that is not a finite number, metrics that are not a
+    mapping) must be refused here in one line, not crash the summary after the training."""
+    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+        raise ValueError("not a record")
+    steps, fitness, metrics = record.get("steps"), record.get("fitness"), record.get("metrics")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError("steps")
+    if record.get("status") not in ("done", "failed"):
+        raise ValueError("status")
+    if record["status"] == "done" and (
+        not isinstance(fitness, int | float) or isinstance(fitness, bool) or not math.isfinite(fitness)
+    ):
+        raise ValueError("fitness")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise ValueError("metrics")
+    return record
 
 
 def append_result(path: Path, record: dict[str, Any]) -> None:
@@ -112,6 +137,8 @@ def _with_current_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
 
 def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
     path = folder / SETTINGS_FILE
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder; give -o a folder")
     text = json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n"
     if path.exists():
         try:
@@ -127,7 +154,12 @@ def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
         return
     if folder.exists() and any(folder.iterdir()):
         raise InputError(f"{folder}: not empty and not a fidelity folder; use another -o folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"{folder}: cannot create the folder ({error.strerror or error}); use another -o folder"
+        ) from None
     write_atomically(path, text)
 
 

@@ -35,6 +35,7 @@ from motifs.files import genotype_text
 CONFIG_FILE = "config.yaml"
 BEST_FILE = "best.json"
 DATA_FILE = "data.json"
+CHECKPOINTS = "checkpoints"  # the run directory's folder of rung checkpoints (successive halving)
 IDENTITY_KEY = "run_identity"  # journal meta: run_identity() of the configuration it was created with
 
 
@@ -120,6 +121,11 @@ def _create(run_dir: Path, config: RunConfig) -> Journal:
 
 
 def _resume(run_dir: Path, config: RunConfig) -> Journal:
+    checkpoints = run_dir / CHECKPOINTS
+    if checkpoints.exists() and not checkpoints.is_dir():  # the driver would fail to sweep it
+        raise InputError(
+            f"{checkpoints}: exists and is not a directory (the run's rung checkpoints go there)"
+        )
     saved = read_config(run_dir)
     # A setting added since the run started takes its default rather than counting as a change.
     differing = config_differences(with_current_defaults(saved) or saved, config.to_dict())

@@ -16,9 +16,8 @@ from evolution.run_status import RunStatus
 from evolution.strategy import Strategy, Told
 from evolution.successive_halving import Fidelity
 from hiernas.config import ConfigError, RunConfig
+from hiernas.run_dir import CHECKPOINTS
 from hiernas.warm_start import seeded
-
-CHECKPOINTS = "checkpoints"  # the run directory's folder of rung checkpoints (successive halving)
 
 
 def strategy_for(config: RunConfig, warm_start: dict[str, Any] | None = None) -> Strategy:

@@ -240,6 +240,20 @@ def test_malformed_configs(tmp_path: Path, finished_run: Path) -> None:
     assert _fingerprint(finished_run) == before
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        # int(inf) in the split was an OverflowError traceback.
+        ("data.validation=.inf", "data.validation: input should be a finite number, got inf"),
+        ("search.predictor.beta=.inf", "search.predictor.beta: input should be a finite number, got inf"),
+    ],
+)
+def test_non_finite_numbers_are_one_line(tmp_path: Path, override: str, message: str) -> None:
+    code, err = _run_cli(["evolve", "digits", "--run-dir", str(tmp_path / "run"), "--set", override])
+    assert (code, err) == (2, f"hiernas: error: {message}\n")
+    assert not (tmp_path / "run").exists()
+
+
 def test_malformed_genotype_files(tmp_path: Path) -> None:
     tried: list[str] = []
 

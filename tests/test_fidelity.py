@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -93,6 +94,16 @@ def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
     assert code == 0 and "cheap" in out and "kendall" in out
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    # Spreadsheets save UTF-8 CSV with a byte-order mark: the first column was then named
+    # '\ufeffarch' and --columns arch was refused as an unknown column.
+    table = tmp_path / "t.csv"
+    table.write_bytes(b"\xef\xbb\xbfcheap,full\n1,2\n2,1\n3,3\n")
+    code, out, err = _cli("fidelity", str(table), "--columns", "cheap,full", "--json")
+    assert code == 0, err
+    assert json.loads(out)["agreement"][0]["rows"] == 3
+
+
 def test_table_mode_needs_no_torch(tmp_path: Path) -> None:
     table = _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 1, 4), (3, 3, 5)])
     code = (
@@ -144,6 +155,8 @@ def test_nb201_validation_against_test(nb201_table: Path) -> None:
         (["t.csv", "--columns", "cheap,nope"], "no column 'nope'"),
         (["bad.csv", "--columns", "cheap,full"], "row 3, column 'cheap'"),
         (["t.csv", "--columns", "cheap"], "at least two"),
+        # DictReader silently kept the last of two equally named columns.
+        (["dup.csv", "--columns", "cheap,full"], "the header names column 'cheap' 2 times"),
         (["t.csv"], "give --columns"),
         (["t.csv", "--columns", "cheap,full", "--budgets", "1,2"], "give --columns"),
         (["digits", "--budgets", "5,x"], "'x' is not a whole number"),
@@ -154,6 +167,7 @@ def test_nb201_validation_against_test(nb201_table: Path) -> None:
 def test_bad_input_is_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
     _write_table(tmp_path / "t.csv", [(1, 2, 3), (2, 3, 4)])
     (tmp_path / "bad.csv").write_text("arch,cheap,mid,full\na,1,1,1\nb,high,2,2\n")
+    (tmp_path / "dup.csv").write_text("arch,cheap,cheap,full\na,1,9,1\nb,2,8,2\n")
     resolved = [
         str(tmp_path / a) if a.endswith(".csv") else a.replace("TABLE", str(tmp_path / "t.csv")) for a in args
     ]
@@ -227,3 +241,81 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     third = _measure(folder, 3)
     assert third.returncode == 0, third.stderr
     assert _records(folder) == again
+
+
+STEPPED = """
+seed: 5
+space: {preset: hierarchical, init_mutations: 20}
+evaluator: {kind: python, target: "tests.plugins.rung_evaluator:stepped", steps: 27}
+"""
+
+
+def _stepped_measure(config: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """The python plug-in evaluator of the halving tests: a measurement in about a second."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    return subprocess.run(
+        [*COMMAND[:4], str(config), *("--budgets", "3,9", "--sample", "2", "-o", str(folder))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A config and a finished measurement of it, to copy and damage."""
+    where = tmp_path_factory.mktemp("measured")
+    config = where / "stepped.yaml"
+    config.write_text(STEPPED)
+    first = _stepped_measure(config, where / "fidelity")
+    assert first.returncode == 0, first.stderr
+    return config, where / "fidelity"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"fitness": "abc"},  # float("abc") crashed the summary after the resume
+        {"fitness": None},
+        {"fitness": math.nan},
+        {"status": "bogus"},
+        {"steps": 3.7},  # was read as 3
+        {"steps": math.inf},  # int(inf): OverflowError
+        {"metrics": [1, 2]},  # .get on a list crashed the loss score
+        {"key": [1]},
+    ],
+)
+def test_a_damaged_result_is_refused_in_one_line(
+    tmp_path: Path, measured: tuple[Path, Path], damage: dict
+) -> None:
+    # A results.jsonl may come from someone else: a record the summary cannot read is refused
+    # before anything is trained, naming the file and the line, and the file is left as it was.
+    config, original = measured
+    folder = tmp_path / "fidelity"
+    shutil.copytree(original, folder)
+    records = _records(folder)
+    lines = [json.dumps({**records[0], **damage}), *map(json.dumps, records[1:])]
+    (folder / "results.jsonl").write_text("\n".join(lines) + "\n")
+    before = (folder / "results.jsonl").read_bytes()
+    again = _stepped_measure(config, folder)
+    assert again.returncode == 2, again.stderr
+    path = folder / "results.jsonl"
+    assert (
+        again.stderr
+        == f"hiernas: error: {path}: line 1 is not a fidelity result; remove the line or the folder\n"
+    )
+    assert (folder / "results.jsonl").read_bytes() == before
+
+
+def test_an_output_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("mine\n")
+    for output, fragment in (
+        (tmp_path / "file", "exists and is not a folder"),
+        (tmp_path / "file" / "sub", "cannot create the folder"),
+    ):
+        code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(output), *TINY)
+        assert code == 2, err
+        assert err.startswith(f"hiernas: error: {output}: {fragment}") and err.count("\n") == 1, err
+    assert (tmp_path / "file").read_text() == "mine\n"

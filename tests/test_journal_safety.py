@@ -161,6 +161,8 @@ DAMAGE = {
     "bad metrics JSON": (_sql("UPDATE evaluations SET metrics = '[1,'"), "metrics of evaluation"),
     "NULL fitness": (_sql("UPDATE evaluations SET fitness = NULL WHERE status = 'done'"), "None"),
     "text fitness": (_sql("UPDATE evaluations SET fitness = 'high' WHERE status = 'done'"), "'high'"),
+    # SQLite keeps a text rung as text: comparing it with a number was a traceback in report and resume.
+    "text rung": (_sql("UPDATE evaluations SET rung = 'x'"), "rung 'x', not a whole number from 0"),
 }
 
 

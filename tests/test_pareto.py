@@ -94,6 +94,8 @@ def test_constraints_parse_upper_and_lower_bounds() -> None:
     [
         ("search.constraints={params: {min: 5, max: 1}}", "min 5.0 is above its max 1.0"),
         ("search.constraints={params: {}}", "needs min, max or both"),
+        ("search.constraints={params: .nan}", "bound must be a number, got NaN"),
+        ("search.constraints={accuracy: {min: .nan}}", "bound must be a number, got NaN"),
         ("search.objectives=[{name: params, direction: min}, {name: params}]", "listed twice"),
         ("search.objectives=[{name: params, direction: down}]", "direction"),
     ],

@@ -7,6 +7,7 @@ run that was not interrupted."""
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -164,7 +165,16 @@ def test_the_loss_score_is_the_step_weighted_mean_over_the_last_third() -> None:
     metrics = {"loss_curve": [[4, 2.0], [8, 1.0], [12, 0.6], [14, 0.3]]}
     assert final_loss(metrics) == pytest.approx((4 * 0.6 + 2 * 0.3) / 6)
     assert final_loss({"loss_curve": [[5, 0.7]]}) == pytest.approx(0.7)
-    for bad in ({}, {"loss_curve": []}, {"loss_curve": "x"}, {"loss_curve": [[1, "nan?"]]}):
+    for bad in (
+        {},
+        {"loss_curve": []},
+        {"loss_curve": "x"},
+        {"loss_curve": [[1, "nan?"]]},
+        {"loss_curve": [[math.inf, 0.5]]},  # OverflowError crashed hiernas fidelity's summary
+        {"loss_curve": [["a", "b"]]},
+        {"loss_curve": [[1, math.nan]]},
+        [["not", "a mapping"]],
+    ):
         assert final_loss(bad) is None
 
 

@@ -211,3 +211,66 @@ def test_a_table_evaluator_cannot_run_successive_halving(tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert "the table evaluator cannot train" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _dump(run_dir: Path) -> list[str]:
+    """The journal's content (its bytes change when a writer merely opens and closes it)."""
+    with sqlite3.connect(f"file:{run_dir / FILENAME}?mode=ro", uri=True) as db:
+        return list(db.iterdump())
+
+
+def _finished_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A config (the ungated evaluator) and its finished halving run, in about a second."""
+    config, _, run_dir = _setup(tmp_path, "finished")
+    config.write_text(config.read_text().replace("gated_stepped", "stepped"))
+    done = _hiernas("evolve", str(config), "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    return config, run_dir
+
+
+def test_a_rung_beyond_the_ladder_is_a_damaged_journal(tmp_path: Path) -> None:
+    # A run directory may be someone else's: a rung above search.fidelity's top was an IndexError
+    # on resume, and hiernas status listed it as the best candidate.
+    config, run_dir = _finished_run(tmp_path)
+    with sqlite3.connect(run_dir / FILENAME) as db:
+        db.execute("UPDATE evaluations SET rung = 99 WHERE id = 1")
+    db.close()
+    journal = _dump(run_dir)
+    for command in (
+        ("status", str(run_dir)),
+        ("evolve", str(config), "--run-dir", str(run_dir), "--budget", "5"),
+    ):
+        done = _hiernas(*command)
+        assert done.returncode == 2, done.stderr
+        (error,) = [line for line in done.stderr.splitlines() if line.startswith("hiernas: error:")]
+        assert error.startswith(f"hiernas: error: {run_dir / FILENAME}: the journal is damaged"), error
+        assert "rung 99, beyond the top rung 2 of search.fidelity" in error, error
+        assert "Traceback" not in done.stderr
+    assert _dump(run_dir) == journal
+
+
+def test_a_checkpoints_file_in_the_run_directory_is_refused_on_resume(tmp_path: Path) -> None:
+    # The driver sweeps run_dir/checkpoints on resume: a file there was a FileExistsError traceback.
+    config, run_dir = _finished_run(tmp_path)
+    (run_dir / "checkpoints").rmdir()
+    (run_dir / "checkpoints").write_text("not a folder\n")
+    journal = (run_dir / FILENAME).read_bytes()
+    done = _hiernas("evolve", str(config), "--run-dir", str(run_dir), "--budget", "5")
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr == f"hiernas: error: {run_dir / 'checkpoints'}: exists and is not a directory "
+        "(the run's rung checkpoints go there)\n"
+    )
+    assert (run_dir / FILENAME).read_bytes() == journal
+    assert (run_dir / "checkpoints").read_text() == "not a folder\n"
+
+
+def test_unreadable_fidelity_settings_in_a_run_directory_are_read_as_none(tmp_path: Path) -> None:
+    # config.yaml is data: min_steps .inf made int() raise OverflowError in status and report,
+    # where unreadable settings already mean "no ladder".
+    _, run_dir = _finished_run(tmp_path)
+    config = (run_dir / "config.yaml").read_text()
+    (run_dir / "config.yaml").write_text(config.replace("min_steps: 3", "min_steps: .inf", 1))
+    for command in (("status", str(run_dir)), ("report", str(run_dir), "-o", str(tmp_path / "r.html"))):
+        done = _hiernas(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

@@ -106,12 +106,19 @@ def read_columns(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
     if len(set(names)) != len(names):
         raise InputError(f"--columns: a column is named twice ({', '.join(names)})")
     try:
-        with path.open(newline="", encoding="utf-8") as file:
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name.
+        with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             header = reader.fieldnames or []
             unknown = [name for name in names if name not in header]
             if unknown:
                 raise InputError(f"{path}: no column {unknown[0]!r} (columns: {', '.join(header) or 'none'})")
+            # DictReader keeps the last of equally named columns: which one was meant is unknown.
+            twice = [name for name in names if header.count(name) > 1]
+            if twice:
+                raise InputError(
+                    f"{path}: the header names column {twice[0]!r} {header.count(twice[0])} times"
+                )
             rows = list(reader)
     except FileNotFoundError:
         raise InputError(f"{path}: no such table") from None

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evolution.journal import Journal
+from evolution.journal import Journal, JournalError
 from evolution.objectives import OBJECTIVES_KEY, Objective
-from hiernas.report.front import front_json, run_front
+from hiernas.report.front import front_json, full_budget_rung, run_front
 from hiernas.run_dir import open_journal_read_only, read_config
 
 
@@ -67,11 +67,18 @@ def _fidelity(journal: Journal, config: dict[str, Any]) -> dict[str, Any] | None
     if not isinstance(settings, dict) or not isinstance(full, int) or full < 1:
         return None
     spent = journal.steps_spent()
+    rungs, top = journal.rung_counts(), full_budget_rung(config)
+    beyond = [row["rung"] for row in rungs if row["rung"] > top]
+    if top > 0 and beyond:  # a journal from someone else: never shown as if a rung were above the full budget
+        raise JournalError(
+            f"{journal.path}: the journal is damaged (evaluations at rung {beyond[0]}, beyond the top "
+            f"rung {top} of search.fidelity)"
+        )
     return {
         "min_steps": settings.get("min_steps"),
         "eta": settings.get("eta"),
         "rank_by": settings.get("rank_by", "fitness"),  # a run from before the setting ranked by fitness
-        "rungs": journal.rung_counts(),
+        "rungs": rungs,
         "steps_spent": spent,
         "full_steps": full,
         "equivalents": spent / full,

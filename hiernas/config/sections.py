@@ -129,7 +129,7 @@ class DataConfig(_Section):
     cache_dir: str | None = None
     # Held out of the training set for the fitness: a count of images, or a fraction below 1.
     # The paper: 10,000 of CIFAR-10's 50,000.
-    validation: float = Field(default=0.2, gt=0)
+    validation: float = Field(default=0.2, gt=0, allow_inf_nan=False)  # inf: int(inf) raised OverflowError
     # Seed of the stratified train/validation split. Not the run seed: every run with the same data
     # settings scores genotypes on the same validation images, so fitness values stay comparable.
     split_seed: int = 0

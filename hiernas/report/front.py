@@ -54,7 +54,7 @@ def full_budget_rung(config: Mapping[str, Any]) -> int:
         return 0
     try:
         return Fidelity.ladder(int(fidelity["min_steps"]), int(fidelity.get("eta", 3)), steps).top
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # a config.yaml may be someone else's: .inf
         return 0
 
 
