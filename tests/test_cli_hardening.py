@@ -3,8 +3,6 @@ line on stderr (exit 2 for bad input), never a traceback, never an unbounded amo
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -16,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from evolution.executors.local import worker_limit
-from hiernas.cli import main
+from tests.cli_helpers import run_cli
 from tests.conftest import ROOT
 from tests.engine_helpers import synthetic_nb201_table
 
@@ -24,13 +22,6 @@ from tests.engine_helpers import synthetic_nb201_table
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic_nb201_table(tmp_path_factory.mktemp("table") / "nb201.csv")
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _one_line_error(code: int, err: str, *fragments: str) -> None:
@@ -60,9 +51,9 @@ def test_more_local_workers_than_the_machine_holds_are_refused(
     limit, _ = worker_limit([], 1)
     run_dir = tmp_path / "run"
     local = ("--set", "executor.kind=local", "--set", f"evaluator.table={table}", "--run-dir", str(run_dir))
-    code, _, err = _cli("evolve", "nb201", *local, "--workers", "1000")
+    code, _, err = run_cli("evolve", "nb201", *local, "--workers", "1000")
     _one_line_error(code, err, "executor.workers: 1000 local workers", f"holds {limit}", "oversubscribe=true")
-    code, _, err = _cli("evolve", "nb201", *local, "--workers", str(limit + 1))
+    code, _, err = run_cli("evolve", "nb201", *local, "--workers", str(limit + 1))
     _one_line_error(code, err, f"holds {limit}")
     assert not run_dir.exists()  # refused before anything was created or started
 
@@ -79,31 +70,31 @@ def test_a_billion_laughs_config_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "laughs.yaml"
     config.write_text(_billion_laughs())
     for command in ("evolve", "sample"):
-        code, _, err = _cli(command, str(config))
+        code, _, err = run_cli(command, str(config))
         _one_line_error(code, err, f"{config}: expands to more than")
 
 
 def test_a_billion_laughs_config_in_a_run_directory_is_refused_on_resume(table: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     assert (
-        _cli(
+        run_cli(
             "evolve", "nb201", "--budget", "5", "--run-dir", str(run_dir), "--set", f"evaluator.table={table}"
         )[0]
         == 0
     )
     (run_dir / "config.yaml").write_text(_billion_laughs())
-    code, _, err = _cli(
+    code, _, err = run_cli(
         "evolve", "nb201", "--budget", "8", "--run-dir", str(run_dir), "--set", f"evaluator.table={table}"
     )
     _one_line_error(code, err, "expands to more than")
-    code, _, err = _cli("status", str(run_dir))
+    code, _, err = run_cli("status", str(run_dir))
     assert "Traceback" not in err and code in (0, 2), err
 
 
 def test_deeply_nested_configs_and_genotypes_are_refused(tmp_path: Path) -> None:
     config = tmp_path / "deep.yaml"
     config.write_text(f"seed: {_nested(50_000)}\n")
-    code, _, err = _cli("sample", str(config))
+    code, _, err = run_cli("sample", str(config))
     _one_line_error(code, err, f"{config}: nested more than")
     for name in ("deep.json", "deep.yaml"):
         genotype = tmp_path / name
@@ -111,9 +102,9 @@ def test_deeply_nested_configs_and_genotypes_are_refused(tmp_path: Path) -> None
             json.dumps({"format": "hiernas-genotype/1"})[:-1] + f', "levels": {_nested(50_000)}}}'
         )
         for command in ("describe", "show"):
-            code, _, err = _cli(command, str(genotype))
+            code, _, err = run_cli(command, str(genotype))
             _one_line_error(code, err, f"{genotype}: nested more than")
-    code, _, err = _cli("sample", "nb201", "--set", f"seed={_nested(50_000)}")
+    code, _, err = run_cli("sample", "nb201", "--set", f"seed={_nested(50_000)}")
     _one_line_error(code, err, "--set seed: nested more than")
 
 
@@ -123,7 +114,7 @@ def test_deeply_nested_configs_and_genotypes_are_refused(tmp_path: Path) -> None
 def test_dedup_off_as_yaml_reads_it(tmp_path: Path) -> None:
     config = tmp_path / "off.yaml"
     config.write_text("space: {preset: nb201}\nsearch:\n  dedup: off\n")
-    code, out, err = _cli("sample", str(config))
+    code, out, err = run_cli("sample", str(config))
     assert code == 0, err
     assert "levels" in out
 
@@ -133,7 +124,7 @@ def test_dedup_off_as_yaml_reads_it(tmp_path: Path) -> None:
 )
 def test_booleans_are_not_numbers(override: str) -> None:
     key = override.partition("=")[0]
-    code, _, err = _cli("sample", "nb201", "--set", override)
+    code, _, err = run_cli("sample", "nb201", "--set", override)
     _one_line_error(code, err, f"{key}: input should be a number, got")
 
 
@@ -142,7 +133,7 @@ def test_booleans_are_not_numbers(override: str) -> None:
     [("executor.workers=4", "executor.workers"), ("executor.timeout=60", "executor.timeout")],
 )
 def test_the_inline_executor_refuses_settings_it_cannot_honour(table: Path, override: str, key: str) -> None:
-    code, _, err = _cli("evolve", "nb201", "--set", f"evaluator.table={table}", "--set", override)
+    code, _, err = run_cli("evolve", "nb201", "--set", f"evaluator.table={table}", "--set", override)
     _one_line_error(code, err, f"{key}: the inline executor", "executor.kind=local")
 
 
@@ -158,20 +149,20 @@ def test_the_inline_executor_refuses_settings_it_cannot_honour(table: Path, over
     ],
 )
 def test_unknown_names_list_the_registered_ones(override: str, message: str) -> None:
-    code, _, err = _cli("sample", "nb201", "--set", override)
+    code, _, err = run_cli("sample", "nb201", "--set", override)
     _one_line_error(code, err, message)
 
 
 def test_sample_creates_the_output_folder(tmp_path: Path) -> None:
     output = tmp_path / "missing" / "dir" / "x.json"
-    code, _, err = _cli("sample", "nb201", "-o", str(output))
+    code, _, err = run_cli("sample", "nb201", "-o", str(output))
     assert code == 0, err
     assert json.loads(output.read_text())["format"].startswith("hiernas-genotype")
 
 
 def test_sample_names_an_output_folder_it_cannot_create(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    code, _, err = _cli("sample", "nb201", "-o", str(tmp_path / "file" / "x.json"))
+    code, _, err = run_cli("sample", "nb201", "-o", str(tmp_path / "file" / "x.json"))
     _one_line_error(code, err, "cannot be created")
 
 
@@ -206,7 +197,7 @@ def test_sigterm_stops_a_run_like_ctrl_c(table: Path, tmp_path: Path) -> None:
     err = log.read_text()
     assert err.rstrip("\n").splitlines()[-1] == "hiernas: interrupted", err
     assert "Traceback" not in err
-    resumed = _cli("status", str(run_dir), "--json")
+    resumed = run_cli("status", str(run_dir), "--json")
     assert resumed[0] == 0, resumed[2]
 
 

@@ -4,9 +4,7 @@ twice."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import math
 import os
@@ -21,16 +19,9 @@ import pytest
 import scipy.stats
 
 from evolution.loss_score import final_loss
-from hiernas.cli import main
 from hiernas.rank_agreement import agreement, average_ranks, kendall_tau, spearman_rho, top_indices
+from tests.cli_helpers import run_cli
 from tests.conftest import ROOT
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _same(ours: float | None, theirs: float) -> bool:
@@ -75,7 +66,7 @@ def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
     mid = np.round(full + rng.normal(0, 2, size=60), 0)  # rounding makes ties
     cheap = np.round(full + rng.normal(0, 8, size=60), 0)
     table = _write_table(tmp_path / "t.csv", list(zip(cheap, mid, full, strict=True)))
-    code, out, err = _cli("fidelity", str(table), "--columns", "cheap,mid,full", "--json")
+    code, out, err = run_cli("fidelity", str(table), "--columns", "cheap,mid,full", "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["reference"] == "full"
@@ -90,7 +81,7 @@ def test_table_mode_reports_scipy_figures(tmp_path: Path) -> None:
         assert _same(entry["top_kendall_tau"], scipy.stats.kendalltau(values[best], full[best]).statistic)
         their_top = set(np.argsort(-values, kind="stable")[:6].tolist())
         assert entry["top_k_overlap"] == len(their_top & set(best.tolist())) / 6
-    code, out, _ = _cli("fidelity", str(table), "--columns", "cheap,full")
+    code, out, _ = run_cli("fidelity", str(table), "--columns", "cheap,full")
     assert code == 0 and "cheap" in out and "kendall" in out
 
 
@@ -99,7 +90,7 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> No
     # '\ufeffarch' and --columns arch was refused as an unknown column.
     table = tmp_path / "t.csv"
     table.write_bytes(b"\xef\xbb\xbfcheap,full\n1,2\n2,1\n3,3\n")
-    code, out, err = _cli("fidelity", str(table), "--columns", "cheap,full", "--json")
+    code, out, err = run_cli("fidelity", str(table), "--columns", "cheap,full", "--json")
     assert code == 0, err
     assert json.loads(out)["agreement"][0]["rows"] == 3
 
@@ -132,7 +123,7 @@ def test_top_k_and_its_tau() -> None:
 
 
 def test_nb201_validation_against_test(nb201_table: Path) -> None:
-    code, out, err = _cli(
+    code, out, err = run_cli(
         "fidelity", str(nb201_table), "--columns", "cifar10-val-12ep,cifar10-test-12ep", "--json"
     )
     assert code == 0, err
@@ -171,7 +162,7 @@ def test_bad_input_is_one_line(tmp_path: Path, args: list[str], fragment: str) -
     resolved = [
         str(tmp_path / a) if a.endswith(".csv") else a.replace("TABLE", str(tmp_path / "t.csv")) for a in args
     ]
-    code, _, err = _cli("fidelity", *resolved)
+    code, _, err = run_cli("fidelity", *resolved)
     assert code == 2, err
     assert err.startswith("hiernas: error: ") and err.count("\n") == 1, err
     assert fragment in err, err
@@ -231,7 +222,7 @@ def test_training_mode_resumes_without_retraining(tmp_path: Path) -> None:
     assert second.stderr.count("→") == 2, second.stderr
     assert json.loads(second.stdout)["agreement"][0]["rows"] == 3
     # Other settings in the same folder would mix incomparable results: refused.
-    code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(folder))
+    code, _, err = run_cli("fidelity", "digits", "--budgets", "2,4", "-o", str(folder))
     assert code == 2 and "another config or seed" in err, err
     # A folder written before a setting existed (here search.retry_failed, taken out as if the
     # folder were older) resumes with that setting's default: nothing is trained again.
@@ -315,7 +306,7 @@ def test_an_output_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
         (tmp_path / "file", "exists and is not a folder"),
         (tmp_path / "file" / "sub", "cannot create the folder"),
     ):
-        code, _, err = _cli("fidelity", "digits", "--budgets", "2,4", "-o", str(output), *TINY)
+        code, _, err = run_cli("fidelity", "digits", "--budgets", "2,4", "-o", str(output), *TINY)
         assert code == 2, err
         assert err.startswith(f"hiernas: error: {output}: {fragment}") and err.count("\n") == 1, err
     assert (tmp_path / "file").read_text() == "mine\n"

@@ -5,7 +5,6 @@ status, report, export and resume alike."""
 from __future__ import annotations
 
 import contextlib
-import io
 import pickle
 import shutil
 import sqlite3
@@ -15,17 +14,10 @@ import pytest
 
 from evolution.journal import FILENAME, FORMAT_VERSION, Journal
 from evolution.legacy_state import NotPlainData, read_plain_pickle
-from hiernas.cli import main
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import as_format_2, journal_rows, run_table_search, synthetic_nb201_table
 
 BUDGET = 12
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +26,7 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _evolve(run_dir: Path, table: Path, budget: int = BUDGET, strategy: str = "evolution") -> tuple[int, str]:
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *("evolve", "nb201", "--run-dir", str(run_dir), "--strategy", strategy, "--budget", str(budget)),
         *("--set", f"evaluator.table={table}", "--set", "search.population=4"),
     )
@@ -83,7 +75,7 @@ def test_a_malicious_pickle_is_never_unpickled(finished_run: Path, tmp_path: Pat
         "report": ("report", str(run_dir), "-o", str(tmp_path / "report.html")),
         "export": ("export", str(run_dir), "--format", "json", "-o", str(tmp_path / "exported")),
     }.items():
-        code, _, err = _cli(*arguments)
+        code, _, err = run_cli(*arguments)
         assert code == 0, f"{command}: {err}"  # they read the other tables, never the snapshot
     code, err = _evolve(run_dir, table, budget=BUDGET + 4)
     assert code == 2
@@ -174,9 +166,9 @@ def test_a_damaged_journal_is_one_line_and_exit_2_everywhere(
     run_dir = _copy(finished_run, tmp_path)
     damage(run_dir / FILENAME)
     results = {
-        "status": _cli("status", str(run_dir))[::2],
-        "report": _cli("report", str(run_dir), "-o", str(tmp_path / "report.html"))[::2],
-        "export": _cli("export", str(run_dir), "--format", "json", "-o", str(tmp_path / "exported"))[::2],
+        "status": run_cli("status", str(run_dir))[::2],
+        "report": run_cli("report", str(run_dir), "-o", str(tmp_path / "report.html"))[::2],
+        "export": run_cli("export", str(run_dir), "--format", "json", "-o", str(tmp_path / "exported"))[::2],
         "resume": _evolve(run_dir, table, budget=BUDGET + 4),
     }
     for command, (code, err) in results.items():
@@ -188,13 +180,13 @@ def test_a_damaged_journal_is_one_line_and_exit_2_everywhere(
 def test_a_journal_in_another_runs_directory_is_refused(tmp_path: Path, table: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     assert _evolve(first, table)[0] == 0
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *("evolve", "nb201", "--run-dir", str(second), "--strategy", "random", "--budget", str(BUDGET)),
         *("--set", f"evaluator.table={table}"),
     )
     assert code == 0, err
     shutil.copy(first / FILENAME, second / FILENAME)
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *("evolve", "nb201", "--run-dir", str(second), "--strategy", "random", "--budget", str(BUDGET + 4)),
         *("--set", f"evaluator.table={table}"),
     )

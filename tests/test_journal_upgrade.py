@@ -5,7 +5,6 @@ upgrades it in one transaction and continues as one run."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import shutil
 import sqlite3
@@ -14,20 +13,13 @@ from pathlib import Path
 import pytest
 
 from evolution.journal import FILENAME, FORMAT_VERSION, Journal
-from hiernas.cli import main
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import as_format_2, journal_rows, run_table_search, synthetic_nb201_table
 
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic_nb201_table(tmp_path_factory.mktemp("table") / "nb201.csv")
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _version(journal: Path) -> str:
@@ -56,7 +48,7 @@ def _reads(run_dir: Path) -> tuple:
 def test_a_format_2_journal_reads_as_it_did_without_being_written(tmp_path: Path, table: Path) -> None:
     current = tmp_path / "current"
     assert (
-        _cli(
+        run_cli(
             "evolve",
             "nb201",
             "--run-dir",
@@ -71,10 +63,10 @@ def test_a_format_2_journal_reads_as_it_did_without_being_written(tmp_path: Path
     old = Path(shutil.copytree(current, tmp_path / "old"))
     as_format_2(old / FILENAME)
     assert _reads(old) == _reads(current)
-    code, out, err = _cli("status", str(old), "--json")
+    code, out, err = run_cli("status", str(old), "--json")
     assert code == 0, err
     assert json.loads(out)["fidelity"] is None
-    assert out.replace(str(old), "RUN") == _cli("status", str(current), "--json")[1].replace(
+    assert out.replace(str(old), "RUN") == run_cli("status", str(current), "--json")[1].replace(
         str(current), "RUN"
     )
     assert _version(old / FILENAME) == "2"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
-import io
 import os
 import re
 import shutil
@@ -22,23 +21,16 @@ from pathlib import Path
 import pytest
 
 from evolution.journal import FILENAME, Journal
-from hiernas.cli import main
 from hiernas.commands.report import IMAGES
 from hiernas.report.html import SECTIONS
 from hiernas.report.runs import read_run
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import synthetic_nb201_table
 
 STRATEGIES = ("evolution", "random", "rl")
 SEEDS = (0, 1)
 BUDGET = 30
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, table: Path) -> list[Path]:
     for strategy in STRATEGIES:
         for seed in SEEDS:
             run_dir = root / f"{strategy}-s{seed}"
-            code, _, err = _cli(
+            code, _, err = run_cli(
                 "evolve",
                 "nb201",
                 "--run-dir",
@@ -86,7 +78,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, table: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory, runs: list[Path]) -> Path:
     output = tmp_path_factory.mktemp("report") / "report.html"
-    code, out, err = _cli("report", *map(str, runs), "-o", str(output))
+    code, out, err = run_cli("report", *map(str, runs), "-o", str(output))
     assert code == 0, err
     assert out.splitlines()[0] == str(output)
     return output
@@ -177,7 +169,7 @@ def test_runs_given_in_any_order_and_twice_make_one_report(
     report: Path, runs: list[Path], tmp_path: Path
 ) -> None:
     again = tmp_path / "again.html"
-    code, _, err = _cli("report", *map(str, [*reversed(runs), runs[0]]), "-o", str(again))
+    code, _, err = run_cli("report", *map(str, [*reversed(runs), runs[0]]), "-o", str(again))
     assert code == 0, err
     assert _parse(again).rows == _parse(report).rows
 
@@ -202,7 +194,7 @@ def test_bad_input_is_one_line_and_exit_2(
         "run": str(runs[0]),
         "folder": str(tmp_path),
     }
-    code, out, err = _cli("report", *(argument.format(**names) for argument in arguments))
+    code, out, err = run_cli("report", *(argument.format(**names) for argument in arguments))
     assert code == 2 and out == "", err
     assert err.count("\n") == 1 and err.startswith("hiernas: error: ") and message in err, err
     assert not list(tmp_path.glob("*.html")) and not list(tmp_path.glob("*.png"))
@@ -213,7 +205,7 @@ def test_runs_that_measure_fitness_differently_are_refused(runs: list[Path], tmp
     shutil.copytree(runs[0], other)
     config = other / "config.yaml"
     config.write_text(config.read_text().replace("cifar10-val-12ep", "cifar10-test-12ep"))
-    code, _, err = _cli("report", str(runs[0]), str(other), "-o", str(tmp_path / "r.html"))
+    code, _, err = run_cli("report", str(runs[0]), str(other), "-o", str(tmp_path / "r.html"))
     assert code == 2 and "measure fitness differently" in err and err.count("\n") == 1, err
 
 
@@ -227,7 +219,7 @@ def test_a_run_with_nothing_finished_yet(runs: list[Path], tmp_path: Path) -> No
     output = tmp_path / "report.html"
     stale = output.with_name("report-convergence.png")
     stale.write_bytes(PNG_MAGIC)
-    code, _, err = _cli("report", str(fresh), "-o", str(output))
+    code, _, err = run_cli("report", str(fresh), "-o", str(output))
     assert code == 0, err
     page = _parse(output)
     assert page.sections == list(SECTIONS) and len(page.images) == 1
@@ -284,7 +276,7 @@ def test_report_while_a_run_writes(tmp_path: Path) -> None:
                 assert last <= run.finished
                 last, reads = run.finished, reads + 1
             output = tmp_path / f"report-{reports}.html"
-            code, _, err = _cli("report", str(run_dir), "-o", str(output))
+            code, _, err = run_cli("report", str(run_dir), "-o", str(output))
             assert code == 0 and "locked" not in err, err
             row = _parse(output).rows["run"]
             assert last <= int(row["data-done"]) + int(row["data-failed"])
@@ -354,7 +346,7 @@ def test_planted_symlinks_are_replaced_not_written_through(runs: list[Path], tmp
         victim.write_text("not yours")
         (tmp_path / name).symlink_to(victim)
         victims[name] = victim
-    code, _, err = _cli("report", str(runs[0]), "-o", str(tmp_path / "report.html"))
+    code, _, err = run_cli("report", str(runs[0]), "-o", str(tmp_path / "report.html"))
     assert code == 0, err
     for name, victim in victims.items():
         assert victim.read_text() == "not yours"

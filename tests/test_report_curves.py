@@ -6,7 +6,6 @@ them (one done row per rung, each with its ``steps``)."""
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sqlite3
 from pathlib import Path
@@ -17,22 +16,15 @@ from evolution.evaluation import EvalContext
 from evolution.journal import FILENAME
 from evolution.journal_rows import metrics_text
 from hiernas import training
-from hiernas.cli import main
 from hiernas.config import config_from_dict
 from hiernas.evaluators.train import TrainEvaluator
 from hiernas.report.runs import read_run
 from hiernas.run_dir import read_config
 from motifs import Genotype
+from tests.cli_helpers import run_cli
 
 STEPS, LOW = 12, 4
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +48,13 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     overrides = [item for key, value in settings.items() for item in ("--set", f"{key}={value}")]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(training.THREADS_ENV, "1")
-        code, _, err = _cli("evolve", "digits", "--run-dir", str(path), "--budget", "3", *overrides)
+        code, _, err = run_cli("evolve", "digits", "--run-dir", str(path), "--budget", "3", *overrides)
     assert code == 0, err
     return path
 
 
 def _report(run_dir: Path, output: Path) -> str:
-    code, _, err = _cli("report", str(run_dir), "-o", str(output))
+    code, _, err = run_cli("report", str(run_dir), "-o", str(output))
     assert code == 0, err
     return output.read_text()
 

@@ -3,8 +3,6 @@ run writes. Each gets a clear one-line error and nothing is corrupted."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -21,9 +19,9 @@ from evolution.driver import Driver
 from evolution.executors.inline import InlineExecutor
 from evolution.journal import FILENAME, Journal, JournalError
 from evolution.random_search import RandomSearch
-from hiernas.cli import main
 from hiernas.run_dir import IDENTITY_KEY, run_identity
 from motifs import PRESETS
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import journal_rows, synthetic_nb201_table
 from tests.evaluators import ToyEvaluator
 
@@ -36,15 +34,8 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
 TESTS = Path(__file__).resolve().parent
 
 
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
-
 def _evolve(run_dir: Path, table: Path, budget: int, *extra: str) -> tuple[int, str, str]:
-    return _cli(
+    return run_cli(
         "evolve",
         "nb201",
         "--run-dir",
@@ -70,13 +61,13 @@ def test_a_directory_that_is_not_a_run(tmp_path: Path, table: Path) -> None:
     stranger = tmp_path / "photos"
     stranger.mkdir()
     (stranger / "cat.jpg").write_bytes(b"\xff\xd8 not a run")
-    _one_line_error(*_cli("status", str(stranger))[::2], "not a hiernas run")
+    _one_line_error(*run_cli("status", str(stranger))[::2], "not a hiernas run")
     _one_line_error(*_evolve(stranger, table, 5)[::2], "holds no hiernas run")
     assert [p.name for p in stranger.iterdir()] == ["cat.jpg"]
-    _one_line_error(*_cli("status", str(tmp_path / "absent"))[::2], "no such run directory")
+    _one_line_error(*run_cli("status", str(tmp_path / "absent"))[::2], "no such run directory")
     (stranger / "journal.sqlite").write_bytes(b"this is not sqlite at all, just some text " * 20)
     (stranger / "config.yaml").write_text("seed: 0\n")
-    _one_line_error(*_cli("status", str(stranger))[::2], "journal")
+    _one_line_error(*run_cli("status", str(stranger))[::2], "journal")
 
 
 def test_a_journal_from_a_newer_format(tmp_path: Path, table: Path) -> None:
@@ -85,7 +76,7 @@ def test_a_journal_from_a_newer_format(tmp_path: Path, table: Path) -> None:
     with sqlite3.connect(run_dir / FILENAME) as db:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
     before = journal_rows(run_dir)
-    _one_line_error(*_cli("status", str(run_dir))[::2], "journal format 99 is newer")
+    _one_line_error(*run_cli("status", str(run_dir))[::2], "journal format 99 is newer")
     _one_line_error(*_evolve(run_dir, table, 20)[::2], "journal format 99 is newer")
     assert journal_rows(run_dir) == before
 
@@ -98,7 +89,7 @@ def test_resuming_with_a_different_configuration_names_the_keys(tmp_path: Path, 
     _one_line_error(code, err, "search.population, seed differ")
     assert journal_rows(run_dir) == before
     assert _evolve(run_dir, table, 20, "--workers", "1")[0] == 0  # budget and executor may change
-    assert json.loads(_cli("status", str(run_dir), "--json")[1])["done"] == 20
+    assert json.loads(run_cli("status", str(run_dir), "--json")[1])["done"] == 20
 
 
 def test_a_run_started_before_a_setting_existed_resumes(tmp_path: Path, table: Path) -> None:
@@ -114,7 +105,7 @@ def test_a_run_started_before_a_setting_existed_resumes(tmp_path: Path, table: P
     assert _evolve(run_dir, table, 15)[0] == 0
     code, _, err = _evolve(run_dir, table, 20, "--set", "search.retry_failed=3")
     _one_line_error(code, err, "search.retry_failed differ")
-    assert json.loads(_cli("status", str(run_dir), "--json")[1])["done"] == 15
+    assert json.loads(run_cli("status", str(run_dir), "--json")[1])["done"] == 15
 
 
 def test_the_journal_filling_up_stops_cleanly_and_resumes(tmp_path: Path) -> None:
@@ -172,9 +163,9 @@ def test_a_real_full_disk_through_the_cli(tmp_path: Path, table: Path) -> None:
         subprocess.run(["umount", str(tiny)], check=False)
     with sqlite3.connect(rescued / FILENAME) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    done = json.loads(_cli("status", str(rescued), "--json")[1])["done"]
+    done = json.loads(run_cli("status", str(rescued), "--json")[1])["done"]
     assert _evolve(rescued, table, done + 50)[0] == 0  # a smaller budget than first asked: a quick test
-    summary = json.loads(_cli("status", str(rescued), "--json")[1])
+    summary = json.loads(run_cli("status", str(rescued), "--json")[1])
     assert summary["done"] == done + 50 and summary["pending"] == 0
 
 
@@ -216,7 +207,7 @@ def test_status_while_the_run_writes(tmp_path: Path) -> None:
         nonlocal last
         if not (run_dir / FILENAME).exists():
             return
-        code, out, err = _cli("status", str(run_dir), "--json")
+        code, out, err = run_cli("status", str(run_dir), "--json")
         if code == 2 and "config.yaml" in err:
             return  # the run directory is being created
         assert code == 0, err

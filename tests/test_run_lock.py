@@ -3,8 +3,6 @@ directory, a lock left behind by a killed writer, and a run read from a read-onl
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -18,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from evolution.journal import FILENAME
-from hiernas.cli import main
 from hiernas.run_lock import LOCK_FILE
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import start_table_search, synthetic_nb201_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +33,6 @@ def _hiernas(*args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         timeout=300,
     )
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:
@@ -88,7 +79,7 @@ def test_a_second_writer_refuses_and_readers_read_and_a_dead_writers_lock_is_fre
         assert len(lines) == 1, second.stderr
         assert "another hiernas evolve is writing this run" in lines[0]
         assert f"pid {first.pid}" in lines[0] and "host " in lines[0] and "since " in lines[0]
-        code, out, err = _cli("status", str(run_dir), "--json")  # a reader, while the lock is held
+        code, out, err = run_cli("status", str(run_dir), "--json")  # a reader, while the lock is held
         assert code == 0, err
         assert json.loads(out)["budget"] == EVERY_NB201_CELL
     finally:
@@ -96,11 +87,11 @@ def test_a_second_writer_refuses_and_readers_read_and_a_dead_writers_lock_is_fre
         first.wait()
     # The dead writer's note is still there, but the kernel dropped its lock: a resume runs.
     assert (_lock_note(run_dir) or {}).get("pid") == first.pid
-    finished = json.loads(_cli("status", str(run_dir), "--json")[1])
+    finished = json.loads(run_cli("status", str(run_dir), "--json")[1])
     budget = finished["done"] + finished["failed"] + 2
-    code, _, err = _cli(*_evolve_args(run_dir, table, budget))
+    code, _, err = run_cli(*_evolve_args(run_dir, table, budget))
     assert code == 0, err
-    after = json.loads(_cli("status", str(run_dir), "--json")[1])
+    after = json.loads(run_cli("status", str(run_dir), "--json")[1])
     assert after["done"] + after["failed"] == budget
     assert (_lock_note(run_dir) or {}).get("pid") == os.getpid()  # the in-process resume wrote its note
 
@@ -144,7 +135,7 @@ def _read_only_copy(source: Path, target: Path, with_wal: bool = False) -> Path:
 
 def test_a_run_in_a_read_only_directory_is_read(tmp_path: Path, table: Path) -> None:
     run_dir = tmp_path / "run"
-    code, _, err = _cli(*_evolve_args(run_dir, table, 6))
+    code, _, err = run_cli(*_evolve_args(run_dir, table, 6))
     assert code == 0, err
     assert not (run_dir / f"{FILENAME}-wal").exists()  # a finished writer leaves the file whole
     read_only = _read_only_copy(run_dir, tmp_path / "read-only")
@@ -156,7 +147,7 @@ def test_a_run_in_a_read_only_directory_is_read(tmp_path: Path, table: Path) -> 
 
 def test_a_read_only_directory_with_a_write_ahead_log_says_so(tmp_path: Path, table: Path) -> None:
     run_dir = tmp_path / "run"
-    assert _cli(*_evolve_args(run_dir, table, 6))[0] == 0
+    assert run_cli(*_evolve_args(run_dir, table, 6))[0] == 0
     writer = sqlite3.connect(run_dir / FILENAME)  # a writer caught mid-run: its commits sit in -wal
     try:
         writer.execute("PRAGMA journal_mode = WAL")
@@ -178,9 +169,9 @@ def test_a_reader_that_cannot_create_the_shm_index_still_reads(tmp_path: Path, t
     write fails with ENOSPC), and no ``-wal`` file exists, so the reader opens the journal immutable
     instead of calling it no journal."""
     run_dir = tmp_path / "run"
-    assert _cli(*_evolve_args(run_dir, table, 6))[0] == 0
+    assert run_cli(*_evolve_args(run_dir, table, 6))[0] == 0
     (run_dir / f"{FILENAME}-shm").symlink_to("/dev/full")
-    code, out, err = _cli("status", str(run_dir), "--json")
+    code, out, err = run_cli("status", str(run_dir), "--json")
     assert code == 0, err
     assert json.loads(out)["done"] + json.loads(out)["failed"] == 6
 
@@ -189,6 +180,6 @@ def test_a_directory_of_something_else_is_refused_without_a_lock_left_in_it(
     tmp_path: Path, table: Path
 ) -> None:
     (tmp_path / "thesis.tex").write_text("mine\n")
-    code, _, err = _cli(*_evolve_args(tmp_path, table, 6))
+    code, _, err = run_cli(*_evolve_args(tmp_path, table, 6))
     assert code == 2 and "is not empty and holds no hiernas run" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis.tex"]

@@ -5,14 +5,13 @@ is what an unseeded run samples; a resume never seeds twice; bad input is one li
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from hiernas.cli import main
+from tests.cli_helpers import run_cli
 from tests.engine_helpers import synthetic_nb201_table
 
 
@@ -21,15 +20,8 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthetic_nb201_table(tmp_path_factory.mktemp("table") / "nb201.csv")
 
 
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
-
 def _evolve(table: Path, run_dir: Path, *args: str) -> None:
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *("evolve", "nb201", "--run-dir", str(run_dir), "--set", f"evaluator.table={table}"),
         *("--set", "executor.kind=inline", "--set", "executor.timeout=null", "--set", "search.population=8"),
         *args,
@@ -106,7 +98,7 @@ def test_a_resume_never_seeds_twice(table: Path, earlier: Path, tmp_path: Path) 
     # Seeds cannot be added to a run that started without them.
     unseeded = tmp_path / "unseeded"
     _evolve(table, unseeded, "--budget", "2")
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *(
             "evolve",
             "nb201",
@@ -137,7 +129,7 @@ def test_bad_warm_starts_are_one_line(
     table: Path, earlier: Path, tmp_path: Path, args: list[str], fragment: str
 ) -> None:
     resolved = [{"EARLIER": str(earlier), "MISSING": str(tmp_path / "missing")}.get(a, a) for a in args]
-    code, _, err = _cli(
+    code, _, err = run_cli(
         "evolve",
         *resolved,
         *("--run-dir", str(tmp_path / "new"), "--set", f"evaluator.table={table}", "--budget", "2"),
@@ -164,7 +156,7 @@ def test_a_damaged_seed_record_is_bad_input(table: Path, earlier: Path, tmp_path
     _evolve(table, run_dir, "--budget", "2", "--warm-start", str(earlier), "--top", "3")
     with contextlib.closing(sqlite3.connect(run_dir / "journal.sqlite")) as connection, connection:
         connection.execute("UPDATE meta SET value = '{\"seeds\": 3}' WHERE key = 'warm_start'")
-    code, _, err = _cli(
+    code, _, err = run_cli(
         *("evolve", "nb201", "--run-dir", str(run_dir), "--set", f"evaluator.table={table}", "--budget", "4"),
         *("--set", "executor.kind=inline", "--set", "executor.timeout=null", "--set", "search.population=8"),
     )
