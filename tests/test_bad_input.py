@@ -246,6 +246,8 @@ def test_malformed_configs(tmp_path: Path, finished_run: Path) -> None:
         # int(inf) in the split was an OverflowError traceback.
         ("data.validation=.inf", "data.validation: input should be a finite number, got inf"),
         ("search.predictor.beta=.inf", "search.predictor.beta: input should be a finite number, got inf"),
+        ("search.rl.lr=.inf", "search.rl.lr: input should be a finite number, got inf"),
+        ("evaluator.weight_decay=.nan", "evaluator.weight_decay: input should be a finite number, got nan"),
     ],
 )
 def test_non_finite_numbers_are_one_line(tmp_path: Path, override: str, message: str) -> None:

@@ -94,8 +94,10 @@ def test_constraints_parse_upper_and_lower_bounds() -> None:
     [
         ("search.constraints={params: {min: 5, max: 1}}", "min 5.0 is above its max 1.0"),
         ("search.constraints={params: {}}", "needs min, max or both"),
-        ("search.constraints={params: .nan}", "bound must be a number, got NaN"),
-        ("search.constraints={accuracy: {min: .nan}}", "bound must be a number, got NaN"),
+        # A NaN bound compares false with everything: the constraint would never bind.
+        ("search.constraints={params: .nan}", "params.max: input should be a finite number, got nan"),
+        ("search.constraints={accuracy: {min: .nan}}", "accuracy.min: input should be a finite number"),
+        ("search.constraints={accuracy: {min: nan}}", "accuracy.min: input should be a finite number"),
         ("search.objectives=[{name: params, direction: min}, {name: params}]", "listed twice"),
         ("search.objectives=[{name: params, direction: down}]", "direction"),
     ],

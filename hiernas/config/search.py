@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 
@@ -44,8 +43,7 @@ class PredictorConfig(_Section):
     acquisition: Literal["ucb", "thompson", "mean"] = "ucb"
     # Fresh successful results needed before the predictor chooses (before: plain evolution).
     start_after: int = Field(default=20, ge=2)
-    # Finite: mean + inf · spread ranks every candidate inf (or NaN at no spread), choosing by order.
-    beta: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    beta: float = Field(default=1.0, ge=0)
     # 0: each child mutates a tournament winner; k: one of the k fittest members (BANANAS).
     parents: int = Field(default=0, ge=0)
     # Each child is 1 to this many successive mutations of its parent.
@@ -75,9 +73,6 @@ class ConstraintBounds(_Section):
     def _check(self) -> Self:
         if self.min is None and self.max is None:
             raise ValueError("a constraint needs min, max or both")
-        # A NaN bound compares false with everything: the constraint would silently never bind.
-        if any(bound is not None and math.isnan(bound) for bound in (self.min, self.max)):
-            raise ValueError("a constraint's bound must be a number, got NaN")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"a constraint's min {self.min} is above its max {self.max}")
         return self

@@ -28,7 +28,9 @@ class ConfigError(InputError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number of a configuration is finite: an inf or NaN setting is a typo, never a value
+    # (it slipped through range checks into tracebacks, or into comparisons that are always false).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -129,7 +131,7 @@ class DataConfig(_Section):
     cache_dir: str | None = None
     # Held out of the training set for the fitness: a count of images, or a fraction below 1.
     # The paper: 10,000 of CIFAR-10's 50,000.
-    validation: float = Field(default=0.2, gt=0, allow_inf_nan=False)  # inf: int(inf) raised OverflowError
+    validation: float = Field(default=0.2, gt=0)
     # Seed of the stratified train/validation split. Not the run seed: every run with the same data
     # settings scores genotypes on the same validation images, so fitness values stay comparable.
     split_seed: int = 0
