@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hiernas.evaluators.table import load_table
-from hiernas.nb201 import parse_arch
+from hiernas.nb201 import NONE, TO_NB201, parse_arch
 
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+OPS = (NONE, *TO_NB201.values())  # an edge's op as its index here
 Cell = tuple[int, ...]  # op index per edge: 0->1, 0->2, 1->2, 0->3, 1->3, 2->3
 
 

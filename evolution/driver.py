@@ -150,16 +150,14 @@ class Driver:
         for item in journal.unfinished():
             self._resume_unfinished(item)
         if self.halving is not None:
-            for proposal_id, rung, status, fitness, metrics in journal.rung_rows():
-                if rung > self.halving.fidelity.top:  # the config matches: the journal is damaged
-                    raise JournalError(
-                        f"{journal.path}: the journal is damaged (proposal {proposal_id} has an "
-                        f"evaluation at rung {rung}, beyond the top rung {self.halving.fidelity.top} "
-                        "of search.fidelity)"
-                    )
+            rows = journal.rung_rows()
+            journal.check_top_rung(self.halving.fidelity.top)
+            for proposal_id, rung, result in rows:
                 self.halving.start(proposal_id, rung)
-                if status in ("done", "failed"):
-                    self.halving.record(proposal_id, rung, fitness if status == "done" else None, metrics)
+                if result.status in ("done", "failed"):
+                    self.halving.record(
+                        proposal_id, rung, result.fitness if result.ok else None, result.metrics
+                    )
             self.status.steps_spent = journal.steps_spent()
         for proposal_id, proposal, key in journal.waiting():
             hit = None if key in self._evaluating else journal.finished_result(key)

@@ -103,15 +103,15 @@ class Journal(RunReads, RungReads):
         (``journal_format``); a reader never writes, and reads every format."""
         if not path.is_file():
             raise JournalError(f"{path.parent}: not a hiernas run (no {path.name})")
-        if read_only:
-            return cls(connect_reader(path), path)
-        journal = cls(connect(path), path)
+        journal = cls(connect_reader(path) if read_only else connect(path), path)
         try:
-            version = checked_version(journal.connection, path)
-            if version == 1:
-                journal._upgrade_from_1()
-            if version <= 2:
-                journal._upgrade_from_2()
+            if not read_only:
+                version = checked_version(journal.connection, path)
+                if version == 1:
+                    journal._upgrade_from_1()
+                if version <= 2:
+                    journal._upgrade_from_2()
+            journal.check_rungs()
         except BaseException:
             journal.close()
             raise

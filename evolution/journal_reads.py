@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evolution.evaluation import EvalResult
-from evolution.journal_rows import Ranked, Unfinished, load_json, proposal_from, reads, result_from, rung_from
+from evolution.journal_rows import Ranked, Unfinished, load_json, proposal_from, reads, result_from
 from evolution.strategy import Proposal, Told
 
 
@@ -69,7 +69,7 @@ class RunReads:
                 proposal_from(row),
                 result_from(row),
                 bool(row["cached"]),
-                rung_from(row["rung"], f"evaluation {row['id']}"),
+                row["rung"],
             )
             for row in rows
         ]
@@ -89,7 +89,7 @@ class RunReads:
                 proposal_from(r),
                 r["key"],
                 r["attempt"],
-                rung_from(r["rung"], f"evaluation {r['evaluation_id']}"),
+                r["rung"],
                 bool(r["running"]),
             )
             for r in rows
@@ -164,7 +164,7 @@ class RunReads:
                     result.fitness,
                     dict(result.metrics),
                     r["id"],
-                    rung_from(r["rung"], f"evaluation {r['id']}"),
+                    r["rung"],
                     r["steps"],
                 )
             )

@@ -71,15 +71,6 @@ def load_json(text: Any, what: str) -> Any:
         raise ValueError(f"{what} is not valid JSON ({error})") from None
 
 
-def rung_from(value: Any, where: str) -> int:
-    """A rung column's value: SQLite stores whatever it is given (its column types are affinities),
-    and a journal may be someone else's, so a rung that is not a whole number from 0 is damage, not
-    a value to compare or index with."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{where} has rung {value!r}, not a whole number from 0")
-    return value
-
-
 def proposal_from(row: sqlite3.Row) -> Proposal:
     """A proposal from a row with its columns (origin, genotype, parent, mutation, extra)."""
     where = f"proposal {row['proposal_id']}"

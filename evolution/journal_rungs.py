@@ -8,12 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from evolution.journal_rows import load_json, reads, result_from, rung_from
-
-
-def _metrics(text: Any, proposal: int) -> dict[str, Any]:
-    metrics = load_json(text, f"the metrics of an evaluation of proposal {proposal}")
-    return metrics if isinstance(metrics, dict) else {}
+from evolution.evaluation import EvalResult
+from evolution.journal_rows import reads, result_from
 
 
 class RungReads:
@@ -21,31 +17,46 @@ class RungReads:
     path: Path
 
     @reads
-    def rung_rows(self) -> list[tuple[int, int, str, float | None, dict[str, Any]]]:
-        """(proposal, rung, status, fitness, metrics) of every evaluation that is not a lost
-        attempt, in the order their results were recorded (unfinished ones last): what ``Halving``
-        is rebuilt from on resume (the metrics for ``rank_by: loss``)."""
+    def check_rungs(self) -> None:
+        """A damaged journal (``JournalError``) when a rung is not a whole number from 0: SQLite
+        stores whatever it is given (its column types are affinities), and a journal may be someone
+        else's. Checked once when a journal is opened, so that every read can compare and index
+        with rungs."""
+        row = self.connection.execute(
+            "SELECT id, rung FROM evaluations WHERE typeof(rung) != 'integer' OR rung < 0 ORDER BY id LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            raise ValueError(f"evaluation {row['id']} has rung {row['rung']!r}, not a whole number from 0")
+
+    @reads
+    def rung_rows(self) -> list[tuple[int, int, EvalResult]]:
+        """(proposal, rung, result) of every evaluation that is not a lost attempt, in the order
+        their results were recorded (unfinished ones last): what ``Halving`` is rebuilt from on
+        resume (the result's metrics for ``rank_by: loss``)."""
         rows = self.connection.execute(
-            "SELECT id, proposal, rung, status, fitness, metrics FROM evaluations WHERE final = 1 "
+            "SELECT id, proposal, rung, status, fitness, metrics, error FROM evaluations WHERE final = 1 "
             "ORDER BY told IS NULL, told, id"
         ).fetchall()
-        return [
-            (
-                r["proposal"],
-                rung_from(r["rung"], f"evaluation {r['id']}"),
-                r["status"],
-                r["fitness"],
-                _metrics(r["metrics"], r["proposal"]),
+        return [(r["proposal"], r["rung"], result_from(r)) for r in rows]
+
+    @reads
+    def check_top_rung(self, top: int) -> None:
+        """A damaged journal (``JournalError``) when an evaluation lies above ``top``, the full-budget
+        rung of the run's ladder: the config matches the journal, so such a row is not hiernas's."""
+        row = self.connection.execute(
+            "SELECT id, rung FROM evaluations WHERE final = 1 AND rung > ? ORDER BY id LIMIT 1", (top,)
+        ).fetchone()
+        if row is not None:
+            raise ValueError(
+                f"evaluation {row['id']} is at rung {row['rung']}, beyond the top rung {top} of search.fidelity"
             )
-            for r in rows
-        ]
 
     @reads
     def rung_of(self, evaluation_id: int) -> int:
         (rung,) = self.connection.execute(
             "SELECT rung FROM evaluations WHERE id = ?", (evaluation_id,)
         ).fetchone()
-        return rung_from(rung, f"evaluation {evaluation_id}")
+        return int(rung)
 
     @reads
     def steps_spent(self) -> int:
@@ -67,7 +78,7 @@ class RungReads:
             "COALESCE(SUM(status IN ('pending', 'running')), 0) AS pending "
             "FROM evaluations WHERE final = 1 GROUP BY rung ORDER BY rung"
         ).fetchall()
-        return [{**row, "rung": rung_from(row["rung"], "an evaluation")} for row in map(dict, rows)]
+        return [dict(row) for row in rows]
 
     @reads
     def rung_results(self, proposal_id: int) -> list[dict[str, Any]]:
@@ -77,11 +88,4 @@ class RungReads:
             "WHERE proposal = ? AND final = 1 AND status IN ('done', 'failed') ORDER BY rung",
             (proposal_id,),
         ).fetchall()
-        return [
-            {
-                "rung": rung_from(r["rung"], f"evaluation {r['id']}"),
-                "steps": r["steps"],
-                **result_from(r).to_dict(),
-            }
-            for r in rows
-        ]
+        return [{"rung": r["rung"], "steps": r["steps"], **result_from(r).to_dict()} for r in rows]

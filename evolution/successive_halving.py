@@ -85,10 +85,9 @@ class Halving:
     def __init__(self, fidelity: Fidelity) -> None:
         self.fidelity = fidelity
         rungs = len(fidelity.rungs)
-        # Per rung: proposal -> fitness of its done result, in the order the results were recorded.
-        self.results: list[dict[int, float]] = [{} for _ in range(rungs)]
-        # Per rung: proposal -> its sort key for promotion (lower first), see ``_rank_key``.
-        self.ranks: list[dict[int, tuple[int, float]]] = [{} for _ in range(rungs)]
+        # Per rung: proposal -> the promotion sort key of its done result (lower first, see
+        # ``_rank_key``), in the order the results were recorded.
+        self.results: list[dict[int, tuple[int, float]]] = [{} for _ in range(rungs)]
         self.failed: list[set[int]] = [set() for _ in range(rungs)]
         # Per rung: proposals that have (or had) an evaluation there: promoted, or new at rung 0.
         self.started: list[set[int]] = [set() for _ in range(rungs)]
@@ -105,8 +104,7 @@ class Halving:
         if fitness is None:
             self.failed[rung].add(proposal_id)
         else:
-            self.results[rung][proposal_id] = fitness
-            self.ranks[rung][proposal_id] = self._rank_key(fitness, metrics or {})
+            self.results[rung][proposal_id] = self._rank_key(fitness, metrics or {})
 
     def _rank_key(self, fitness: float, metrics: Mapping[str, Any]) -> tuple[int, float]:
         """Lower promotes first: (0, -fitness), or (0, loss score) and (1, 0) without one."""
@@ -119,9 +117,8 @@ class Halving:
         """The candidates of ``rung``'s top ⌊n/eta⌋ not yet promoted from it, best first."""
         if rung >= self.fidelity.top:
             return []
-        ranks = self.ranks[rung]
-        best = sorted(ranks, key=ranks.__getitem__)  # stable: earlier first on ties
         results = self.results[rung]
+        best = sorted(results, key=results.__getitem__)  # stable: earlier first on ties
         above = self.started[rung + 1]
         return [p for p in best[: len(results) // self.fidelity.eta] if p not in above]
 

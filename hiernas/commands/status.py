@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evolution.journal import Journal, JournalError
+from evolution.journal import Journal
 from evolution.objectives import OBJECTIVES_KEY, Objective
 from hiernas.report.front import front_json, full_budget_rung, run_front
 from hiernas.run_dir import open_journal_read_only, read_config
@@ -68,12 +68,8 @@ def _fidelity(journal: Journal, config: dict[str, Any]) -> dict[str, Any] | None
         return None
     spent = journal.steps_spent()
     rungs, top = journal.rung_counts(), full_budget_rung(config)
-    beyond = [row["rung"] for row in rungs if row["rung"] > top]
-    if top > 0 and beyond:  # a journal from someone else: never shown as if a rung were above the full budget
-        raise JournalError(
-            f"{journal.path}: the journal is damaged (evaluations at rung {beyond[0]}, beyond the top "
-            f"rung {top} of search.fidelity)"
-        )
+    if top > 0:  # a journal from someone else: never shown as if a rung were above the full budget
+        journal.check_top_rung(top)
     return {
         "min_steps": settings.get("min_steps"),
         "eta": settings.get("eta"),

@@ -48,8 +48,8 @@ def run_objectives(
 
 def full_budget_rung(config: Mapping[str, Any]) -> int:
     """The index of the run's full-budget rung: 0 without successive halving (or unreadable settings)."""
-    fidelity = _section(config, "search").get("fidelity")
-    steps = _section(config, "evaluator").get("steps")
+    fidelity = config_section(config, "search").get("fidelity")
+    steps = config_section(config, "evaluator").get("steps")
     if not isinstance(fidelity, Mapping) or not isinstance(steps, int):
         return 0
     try:
@@ -58,7 +58,8 @@ def full_budget_rung(config: Mapping[str, Any]) -> int:
         return 0
 
 
-def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+def config_section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A section of a run directory's config.yaml, or {} where it is missing or not a mapping."""
     value = config.get(name)
     return value if isinstance(value, Mapping) else {}
 

@@ -27,11 +27,11 @@ from hiernas.errors import InputError
 from hiernas.report.curves import PER_RUN as CURVE_CANDIDATES
 from hiernas.report.curves import Candidate, candidates
 from hiernas.report.front import (
+    config_section,
     feasible_values,
     full_budget_rung,
     run_constraints,
     run_front,
-    run_objectives,
 )
 from hiernas.report.style import group_label
 from hiernas.run_dir import open_journal_read_only, read_config
@@ -151,14 +151,13 @@ def read_run(run_dir: Path) -> Run:
             }
     finally:
         journal.close()
-    search = _section(config, "search")
+    search = config_section(config, "search")
     top_rung = full_budget_rung(config)
     # With successive halving a proposal is told once per rung; a fitness after fewer steps is not
     # comparable with a full-budget one, so only full-budget results are points of the run's curve.
     fresh = [told.result for told in history if not told.cached and told.rung == top_rung]
-    front_objectives = tuple(run_objectives(config, objectives))
-    bounds = run_constraints(config)
     front = run_front(every_done, config, objectives)
+    front_objectives, bounds = tuple(front.objectives), run_constraints(config)
     values = tuple(feasible_values(result, front_objectives, bounds) for result in fresh)
     return Run(
         path=run_dir,
@@ -219,7 +218,7 @@ def _names(paths: list[Path]) -> list[str]:
 
 
 def _measure(config: Mapping[str, Any], objectives: Any) -> Measure:
-    evaluator = _section(config, "evaluator")
+    evaluator = config_section(config, "evaluator")
     # A configuration without evaluator.kind means training (hiernas.config's default).
     kind = str(evaluator.get("kind", "train"))
     if isinstance(objectives, list) and objectives and isinstance(objectives[0], Mapping):
@@ -232,16 +231,11 @@ def _measure(config: Mapping[str, Any], objectives: Any) -> Measure:
         return Measure("table", str(evaluator.get("fitness", "cifar10-val-12ep")), source, unit)
     if kind == "python":
         return Measure("python", str(evaluator.get("target")), "", unit)
-    data = _section(config, "data")
+    data = config_section(config, "data")
     dataset = str(data.get("dataset", "digits"))
     if data.get("path"):
         dataset = f"{dataset} ({Path(str(data['path'])).name})"
     return Measure(kind, "validation accuracy", dataset, unit)
-
-
-def _section(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = config.get(name)
-    return value if isinstance(value, Mapping) else {}
 
 
 def _int(value: Any) -> int | None:
