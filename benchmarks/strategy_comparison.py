@@ -58,6 +58,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "rl": ("search.strategy=rl",),
     "guided": ("search.predictor={}",),
     "local": ("search.strategy=local",),
+    "bayesian": ("search.strategy=bayesian",),
 }
 # Optuna's samplers, run outside hiernas on the same table (see run_optuna).
 OPTUNA = ("optuna-tpe", "optuna-random")

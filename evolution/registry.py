@@ -124,6 +124,19 @@ def _local(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     )
 
 
+@STRATEGIES.register("bayesian")
+def _bayesian(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
+    from evolution.bayesian import BayesianOptimisation
+
+    return BayesianOptimisation(
+        space,
+        seed=seed,
+        population=settings["population"],
+        init_mutations=settings["init_mutations"],
+        **settings.get("bayesian", {}),
+    )
+
+
 @STRATEGIES.register("rl")
 def _rl(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.reinforce import ReinforceStrategy  # torch-based

@@ -18,7 +18,8 @@ from typing import Any, Literal, Protocol
 from evolution.evaluation import EvalResult
 from motifs import Genotype, Mutation
 
-Origin = Literal["init", "mutation", "controller"]
+# "model": chosen by a predictive model from a pool (Bayesian optimisation), not derived from a parent.
+Origin = Literal["init", "mutation", "controller", "model"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,18 @@ class LocalConfig(_Section):
     restart: Literal["random", "best"] = "random"
 
 
+class BayesianConfig(_Section):
+    """Bayesian optimisation (search.strategy=bayesian, evolution/bayesian.py)."""
+
+    # Candidates scored per ask: the whole space when it holds at most this many genotypes
+    # (NAS-Bench-201: 15,625), else this many random ones drawn once (about 2.5 ms each to draw).
+    pool: int = Field(default=20000, ge=1)
+    # A sampled pool also holds the one-mutation neighbours of this many fittest networks.
+    parents: int = Field(default=5, ge=0)
+    # Starting points of each marginal-likelihood fit (θ = 1, then random ones).
+    starts: int = Field(default=3, ge=1)
+
+
 class SearchObjective(_Section):
     name: str = Field(min_length=1)
     direction: Literal["max", "min"] = "max"
@@ -127,6 +139,7 @@ class SearchConfig(_Section):
     predictor: PredictorConfig | None = None
     rl: RLConfig = RLConfig()
     local: LocalConfig = LocalConfig()
+    bayesian: BayesianConfig = BayesianConfig()
     # What the front is made of: [{name, direction}], the first one primary. Names: the evaluator's
     # declared objectives, params, flops, latency_ms. Empty: the primary objective against params.
     objectives: tuple[SearchObjective, ...] = ()

@@ -1,0 +1,177 @@
+"""Bayesian optimisation over networks: a Gaussian process on slot codes, expected improvement.
+
+After ``population`` random networks, each ask proposes the network of highest expected
+improvement (Jones et al. 1998) over the best fitness so far, under the Gaussian process of
+evolution/gaussian_process.py, among a candidate pool:
+
+- the whole space when it holds at most ``pool`` genotypes (NAS-Bench-201's 15,625), so nothing
+  can hide from the model;
+- otherwise ``pool`` random networks, drawn once from the run seed, plus the one-mutation
+  neighbours of the ``parents`` fittest networks so far, where the model can refine.
+
+Networks already evaluated or in flight (by canonical key) are never proposed. The model's
+relevances and noise are learned at the same result counts guided evolution refits at
+(``fit_size``), on those first results with a generator derived from the seed and the count; the
+posterior then takes in every result. Everything is a function of the seed and the told results,
+so a resumed run proposes exactly what the uninterrupted one would. With successive halving a
+network's first result is the one the model learns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from evolution.evaluation import EvalResult
+from evolution.gaussian_process import CategoricalGP
+from evolution.guided import fit_size
+from evolution.local_search import neighbours
+from evolution.seeding import numpy_rng, python_rng
+from evolution.slot_encoding import slot_codes
+from evolution.strategy import Proposal, Told
+from motifs import Genotype, Space, sample
+from motifs.canonical import canonical_key
+from motifs.enumeration import all_genotypes, space_size
+
+
+class BayesianOptimisation:
+    name = "bayesian"
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        seed: int,
+        population: int = 20,
+        init_mutations: int = 1000,
+        pool: int = 20000,
+        parents: int = 5,
+        starts: int = 3,
+    ) -> None:
+        if pool < 1 or parents < 0 or starts < 1:
+            raise ValueError(f"pool and starts must be >= 1 and parents >= 0, got {pool}, {parents}, {starts}")
+        self.space, self.seed = space, seed
+        self.population_size, self.init_mutations = population, init_mutations
+        self.pool_size, self.parents = pool, parents
+        self.model = CategoricalGP(starts)
+        self.asked = 0
+        self.initial_asked = 0
+        self.in_flight: dict[str, int] = {}
+        self._pool: tuple[list[Genotype], list[str], np.ndarray] | None = None  # derivable, never saved
+        self._reset_history()
+
+    def _reset_history(self) -> None:
+        self.known: set[str] = set()  # canonical keys told, failures included
+        self.train_genotypes: list[Genotype] = []
+        self.train_keys: list[str] = []
+        self.train_fitness: list[float] = []
+        self.optimised_on = -1
+
+    def ask(self) -> Proposal | None:
+        if self.initial_asked < self.population_size or len(self.train_fitness) < 2:
+            if self.initial_asked >= self.population_size and self.in_flight:
+                return None  # the initial results are not in yet (or all failed so far)
+            self.initial_asked += 1
+            return self._random()
+        genotypes, keys, codes = self._candidates()
+        fresh = [k for k, key in enumerate(keys) if key not in self.known and key not in self.in_flight]
+        if not fresh:
+            return self._random(restart=True)  # the whole pool is known: widen at random
+        self._fit()
+        mean, std = self.model.predict(codes[fresh])
+        best = max(self.train_fitness)
+        z = (mean - best) / std
+        improvement = (mean - best) * norm.cdf(z) + std * norm.pdf(z)
+        pick = fresh[int(np.argmax(improvement))]
+        return self._propose(Proposal(genotypes[pick], "model"), keys[pick])
+
+    def _random(self, restart: bool = False) -> Proposal:
+        genotype = sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations)
+        extra = {"restart": True} if restart else {}
+        return self._propose(Proposal(genotype, "init", extra=extra), canonical_key(genotype))
+
+    def _propose(self, proposal: Proposal, key: str) -> Proposal:
+        self.asked += 1
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        return proposal
+
+    def _fit(self) -> None:
+        size = fit_size(len(self.train_fitness))
+        if size != self.optimised_on:
+            codes = np.stack([slot_codes(g) for g in self.train_genotypes[:size]])
+            self.model.optimise(codes, np.asarray(self.train_fitness[:size]), numpy_rng(self.seed, "gp", size))
+            self.optimised_on = size
+        codes = np.stack([slot_codes(g) for g in self.train_genotypes])
+        self.model.condition(codes, np.asarray(self.train_fitness))
+
+    def _candidates(self) -> tuple[list[Genotype], list[str], np.ndarray]:
+        """The pool (built once), plus the neighbours of the fittest networks when it is sampled."""
+        if self._pool is None:
+            if space_size(self.space) <= self.pool_size:
+                listed = list(all_genotypes(self.space))
+            else:
+                rng = python_rng(self.seed, "pool")
+                listed = [sample(self.space, rng, self.init_mutations) for _ in range(self.pool_size)]
+            self._pool = _distinct(listed)
+        genotypes, keys, codes = self._pool
+        if space_size(self.space) <= self.pool_size or not self.parents:
+            return self._pool
+        order = sorted(range(len(self.train_fitness)), key=lambda k: -self.train_fitness[k])[: self.parents]
+        near = [n[0] for k in order for n in neighbours(self.train_genotypes[k])]
+        near_genotypes, near_keys, near_codes = _distinct(near)
+        return genotypes + near_genotypes, keys + near_keys, np.concatenate([codes, near_codes])
+
+    def tell(
+        self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
+    ) -> None:
+        key = canonical_key(proposal.genotype)
+        left = self.in_flight.get(key, 0) - 1
+        if left > 0:
+            self.in_flight[key] = left
+        else:
+            self.in_flight.pop(key, None)
+        self._learn(proposal, result, key)
+
+    def _learn(self, proposal: Proposal, result: EvalResult, key: str) -> None:
+        if key in self.known:
+            return  # a cached answer, a retry or a later rung: a network's first result counts
+        self.known.add(key)
+        if result.ok:
+            self.train_genotypes.append(proposal.genotype)
+            self.train_keys.append(key)
+            self.train_fitness.append(float(result.fitness))
+
+    def reject(self, proposal: Proposal) -> None:
+        """A duplicate the driver will not evaluate: never proposed again; an initial one is redrawn."""
+        key = canonical_key(proposal.genotype)
+        left = self.in_flight.get(key, 0) - 1
+        if left > 0:
+            self.in_flight[key] = left
+        else:
+            self.in_flight.pop(key, None)
+        self.known.add(key)
+        if proposal.origin == "init" and "restart" not in proposal.extra:
+            self.initial_asked -= 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"asked": self.asked, "initial_asked": self.initial_asked, "in_flight": dict(self.in_flight)}
+
+    def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
+        self.asked, self.initial_asked = state["asked"], state["initial_asked"]
+        self.in_flight = {str(k): int(v) for k, v in state["in_flight"].items()}
+        self._reset_history()
+        for told in history:
+            self._learn(told.proposal, told.result, canonical_key(told.proposal.genotype))
+
+
+def _distinct(genotypes: list[Genotype]) -> tuple[list[Genotype], list[str], np.ndarray]:
+    """The first genotype of each network (canonical key), its key, and its slot codes."""
+    kept: dict[str, Genotype] = {}
+    for genotype in genotypes:
+        kept.setdefault(canonical_key(genotype), genotype)
+    listed = list(kept.values())
+    codes = np.stack([slot_codes(g) for g in listed]) if listed else np.zeros((0, 0), dtype=np.int16)
+    return listed, list(kept), codes
