@@ -13,7 +13,8 @@ evaluations the search first found a cell in the table's top 1% by validation ac
 Variants: evolution (the config as it is), aging (search.aging=true), random, rl, guided
 (search.predictor: evolution guided by a fitness predictor, evolution/guided.py), local (local
 search, evolution/local_search.py; ``--set local:search.predictor={}`` orders neighbours by the
-predictor), and Optuna's
+predictor), bayesian (a Gaussian process and expected improvement over the whole table,
+evolution/bayesian.py), and Optuna's
 TPESampler and RandomSampler (optuna-tpe, optuna-random; ``pip install -e .[bench]``) on the same
 table and seeds: one categorical parameter per NB201 edge (5 ops including none), fitness the same
 column as a fraction, and every trial counted, duplicates included (Optuna has no cache). Each row

@@ -52,7 +52,9 @@ class BayesianOptimisation:
         starts: int = 3,
     ) -> None:
         if pool < 1 or parents < 0 or starts < 1:
-            raise ValueError(f"pool and starts must be >= 1 and parents >= 0, got {pool}, {parents}, {starts}")
+            raise ValueError(
+                f"pool and starts must be >= 1 and parents >= 0, got {pool}, {parents}, {starts}"
+            )
         self.space, self.seed = space, seed
         self.population_size, self.init_mutations = population, init_mutations
         self.pool_size, self.parents = pool, parents
@@ -102,7 +104,9 @@ class BayesianOptimisation:
         size = fit_size(len(self.train_fitness))
         if size != self.optimised_on:
             codes = np.stack([slot_codes(g) for g in self.train_genotypes[:size]])
-            self.model.optimise(codes, np.asarray(self.train_fitness[:size]), numpy_rng(self.seed, "gp", size))
+            self.model.optimise(
+                codes, np.asarray(self.train_fitness[:size]), numpy_rng(self.seed, "gp", size)
+            )
             self.optimised_on = size
         codes = np.stack([slot_codes(g) for g in self.train_genotypes])
         self.model.condition(codes, np.asarray(self.train_fitness))

@@ -53,7 +53,9 @@ class CategoricalGP:
         bounds = [LOG_THETA] * positions + [LOG_NOISE]
         best = None
         for start in starts:
-            found = minimize(_neg_log_likelihood, start, args=(differ, y), jac=True, method="L-BFGS-B", bounds=bounds)
+            found = minimize(
+                _neg_log_likelihood, start, args=(differ, y), jac=True, method="L-BFGS-B", bounds=bounds
+            )
             if best is None or found.fun < best.fun:
                 best = found
         assert best is not None

@@ -29,7 +29,9 @@ def all_genotypes(space: Space) -> Iterator[Genotype]:
     for k, (motifs, nodes) in enumerate(zip(space.motifs, space.nodes, strict=True)):
         ops = len(space.primitives) if k == 0 else space.motifs[k - 1]
         edges = [(i, j) for i in range(nodes) for j in range(i + 1, nodes)]
-        single = [_motif(nodes, edges, choice) for choice in itertools.product(range(ops + 1), repeat=len(edges))]
+        single = [
+            _motif(nodes, edges, choice) for choice in itertools.product(range(ops + 1), repeat=len(edges))
+        ]
         per_level.append(list(itertools.product(single, repeat=motifs)))
     for levels in itertools.product(*per_level):
         yield Genotype(space.primitives, tuple(levels))
@@ -40,5 +42,3 @@ def _motif(nodes: int, edges: list[tuple[int, int]], ops: tuple[int, ...]) -> Mo
     for (i, j), op in zip(edges, ops, strict=True):
         matrix[i][j] = op
     return Motif(tuple(tuple(row) for row in matrix))
-
-

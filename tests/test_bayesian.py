@@ -93,7 +93,9 @@ def test_the_model_learns_which_positions_matter() -> None:
     assert min(theta[:2]) > 3 * max(theta[2:])
 
 
-@pytest.mark.parametrize(("preset", "train", "error", "tau"), [("nb201", 60, 0.3, 0.6), ("hierarchical", 150, 0.7, 0.3)])
+@pytest.mark.parametrize(
+    ("preset", "train", "error", "tau"), [("nb201", 60, 0.3, 0.6), ("hierarchical", 150, 0.7, 0.3)]
+)
 def test_the_model_ranks_a_synthetic_fitness_far_better_than_a_constant(
     preset: str, train: int, error: float, tau: float
 ) -> None:
@@ -142,7 +144,9 @@ def _bayesian_run(run_dir: Path, budget: int, space: Space, **settings: int) -> 
 
 
 @pytest.mark.parametrize("preset", ["hierarchical", "nb201"])
-def test_resuming_a_bayesian_run_proposes_what_the_uninterrupted_run_proposed(tmp_path: Path, preset: str) -> None:
+def test_resuming_a_bayesian_run_proposes_what_the_uninterrupted_run_proposed(
+    tmp_path: Path, preset: str
+) -> None:
     """Sampled pool (hierarchical) and the whole space (NB201, pool above its size): stopping and
     resuming before, at and after the model takes over writes the same journal."""
     pool = {"pool": 20000} if preset == "nb201" else {}

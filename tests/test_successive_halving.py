@@ -40,6 +40,7 @@ def _config(
             "tournament": 0.34,
             "fidelity": {"min_steps": MIN, "eta": ETA, "rank_by": rank_by},
             "rl": {"update_every": 2},
+            "bayesian": {"pool": 40},
         },
         "executor": {"kind": "inline"},
     }
@@ -197,7 +198,7 @@ def _proposals(run_dir: Path) -> list[tuple]:
         ).fetchall()
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "random", "pareto", "rl"])
+@pytest.mark.parametrize("strategy", ["evolution", "random", "pareto", "rl", "bayesian"])
 def test_a_run_promotes_continues_checkpoints_and_spends_its_budget_in_equivalents(
     tmp_path: Path, strategy: str
 ) -> None:
