@@ -142,6 +142,8 @@ def _sql(statement: str):
     return damage
 
 
+_BEST = "(SELECT id FROM evaluations WHERE status = 'done' ORDER BY fitness DESC LIMIT 1)"
+
 DAMAGE = {
     "corrupt page": (_corrupt_page, "malformed"),
     "text format version": (
@@ -153,6 +155,10 @@ DAMAGE = {
     "bad metrics JSON": (_sql("UPDATE evaluations SET metrics = '[1,'"), "metrics of evaluation"),
     "NULL fitness": (_sql("UPDATE evaluations SET fitness = NULL WHERE status = 'done'"), "None"),
     "text fitness": (_sql("UPDATE evaluations SET fitness = 'high' WHERE status = 'done'"), "'high'"),
+    # One damaged row, the best one: it sorts last, so export, reading only its top rows, exited 0.
+    # inf - inf is NaN, which SQLite stores as NULL (as it does a NaN written from Python).
+    "one NaN fitness": (_sql(f"UPDATE evaluations SET fitness = 9e999 - 9e999 WHERE id = {_BEST}"), "None"),
+    "one -inf fitness": (_sql(f"UPDATE evaluations SET fitness = -9e999 WHERE id = {_BEST}"), "-inf"),
     # SQLite keeps a text rung as text: comparing it with a number was a traceback in report and resume.
     "text rung": (_sql("UPDATE evaluations SET rung = 'x'"), "rung 'x', not a whole number from 0"),
 }
