@@ -183,6 +183,25 @@ def test_a_damaged_journal_is_one_line_and_exit_2_everywhere(
         assert len(lines) == 1 and str(run_dir / FILENAME) in lines[0] and problem in lines[0], (command, err)
 
 
+@pytest.mark.parametrize(
+    ("snapshot", "problem"),
+    [("[1]", "the strategy snapshot is not a JSON object"), ('{"asked', "the strategy snapshot")],
+)
+def test_a_damaged_strategy_snapshot_refuses_the_resume_in_one_line(
+    finished_run: Path, tmp_path: Path, table: Path, snapshot: str, problem: str
+) -> None:
+    # Only a resume reads the snapshot: it printed "resuming ..." and then the refusal.
+    run_dir = _copy(finished_run, tmp_path)
+    with contextlib.closing(sqlite3.connect(run_dir / FILENAME)) as db, db:
+        db.execute("UPDATE strategy_snapshot SET state = ?", (snapshot,))
+    before = journal_rows(run_dir)
+    code, err = _evolve(run_dir, table, budget=BUDGET + 4)
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"hiernas: error: {run_dir / FILENAME}: the journal is damaged ({problem}"), err
+    assert journal_rows(run_dir) == before
+
+
 def test_a_journal_in_another_runs_directory_is_refused(tmp_path: Path, table: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     assert _evolve(first, table)[0] == 0
