@@ -146,7 +146,7 @@ class Driver:
         if state is not None:
             self.strategy.restore(state, history)
         for told in history:
-            self._track_best(told.proposal_id, told.result, told.rung)
+            self.status.track_best(told.proposal_id, told.result, told.rung)
         for item in journal.unfinished():
             self._resume_unfinished(item)
         if self.halving is not None:
@@ -363,7 +363,7 @@ class Driver:
             )
             if self.checkpoints is not None:
                 self.checkpoints.release(item.proposal_id, item.rung, result.ok)
-        self._track_best(item.proposal_id, result, item.rung)
+        self.status.track_best(item.proposal_id, result, item.rung)
         for proposal_id, proposal in self._waiting.pop(item.key, []):
             self._answer_from_cache(proposal_id, proposal, completion.evaluation_id, result)
 
@@ -403,16 +403,6 @@ class Driver:
         self.status.cached += 1
 
     # Reporting ---------------------------------------------------------------------------------
-
-    def _track_best(self, proposal_id: int, result: EvalResult, rung: int = 0) -> None:
-        """The best so far: the highest rung first, then the fittest there (``Journal.top``)."""
-        status = self.status
-        if result.ok and (
-            status.best_fitness is None
-            or rung > status.best_rung
-            or (rung == status.best_rung and result.fitness > status.best_fitness)  # type: ignore[operator]
-        ):
-            status.best_fitness, status.best_proposal, status.best_rung = result.fitness, proposal_id, rung
 
     def _publish(self) -> None:
         self.status.in_flight = len(self._in_flight) + len(self._queue)

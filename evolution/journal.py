@@ -327,10 +327,15 @@ class Journal(RunReads, RungReads):
         )
         return int(told)
 
-    def verify(self) -> None:
+    def verify(self, top_rung: int | None = None) -> None:
         """Read every row a resume reads, so that a damaged journal is named before anything is
-        written to it."""
+        written to it (and before the run says it resumes), but the strategy snapshot: a format-1
+        journal has it only once opened for writing, which upgrades it. ``top_rung``: with successive
+        halving, the ladder's full-budget rung, which no evaluation may lie above."""
         with self.snapshot():
             self.history()
             self.unfinished()
             self.waiting()
+            self.rung_rows()
+            if top_rung is not None:
+                self.check_top_rung(top_rung)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from evolution.evaluation import EvalResult
+
 
 @dataclass
 class RunStatus:
@@ -42,3 +44,12 @@ class RunStatus:
     def per_minute(self) -> float:
         minutes = (time.time() - self.started) / 60
         return self.finished_this_session / minutes if minutes > 0 else 0.0
+
+    def track_best(self, proposal_id: int, result: EvalResult, rung: int = 0) -> None:
+        """The best so far: the highest rung first, then the fittest there (``Journal.top``)."""
+        if result.ok and (
+            self.best_fitness is None
+            or rung > self.best_rung
+            or (rung == self.best_rung and result.fitness > self.best_fitness)  # type: ignore[operator]
+        ):
+            self.best_fitness, self.best_proposal, self.best_rung = result.fitness, proposal_id, rung

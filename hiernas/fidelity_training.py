@@ -4,6 +4,8 @@ at several step budgets, every result kept in a folder so that a killed measurem
     DIR/fidelity.json   what the results were measured with (the config without its step count,
                         the seed); a resume with other settings is refused
     DIR/results.jsonl   one JSON line per (genotype, budget), appended and fsynced as it finishes
+    DIR/lock            the writer's lock (``hiernas.run_lock``), held while a measurement trains:
+                        two measurements appending to one results file would interleave them
 
 Each budget trains from scratch with only ``evaluator.steps`` changed, so its learning-rate schedule
 is the config's for that many steps (a cosine schedule is compressed to the budget; a step drop
@@ -34,11 +36,36 @@ from hiernas.config import RunConfig, load_config, with_current_defaults
 from hiernas.errors import InputError
 from hiernas.evaluators.factory import prepare_evaluator
 from hiernas.run_dir import write_atomically
-from motifs import Genotype, sample
+from hiernas.run_lock import LOCK_FILE, RunLock
+from motifs import Genotype, Space, sample
 from motifs.canonical import canonical_key
 
 SETTINGS_FILE = "fidelity.json"
 RESULTS_FILE = "results.jsonl"
+# The sample is drawn whole before the first training (measured: about 7 ms and 6 KiB per genotype
+# of the paper's hierarchical space at 1,000 initial mutations), and each genotype is then trained
+# at every budget: 100,000 genotypes already take some 12 minutes and 0.6 GiB before anything
+# trains, and at least 200,000 trainings. A larger sample cannot be served by one measurement; an
+# unbounded one (--sample 10**12) sampled without end, never saying why.
+MAX_SAMPLE = 100_000
+
+
+def check_sample(space: Space, count: int) -> None:
+    """Refuse a sample that cannot be served: above ``MAX_SAMPLE``, or above the number of genotypes
+    the space holds, an upper bound on its distinct architectures (NB201's cell: 5**6 = 15,625),
+    which ``sample_genotypes`` would otherwise find out only after 100 draws per genotype asked
+    for (hours at a few ms per draw)."""
+    if count > MAX_SAMPLE:
+        raise InputError(
+            f"--sample: {count} genotypes; at most {MAX_SAMPLE:,} (each is sampled before the first "
+            f"training and trained at every budget)"
+        )
+    genotypes = 1
+    for level, (motifs, nodes) in enumerate(zip(space.motifs, space.nodes, strict=True)):
+        operations = len(space.primitives) if level == 0 else space.motifs[level - 1]
+        genotypes *= (operations + 1) ** (motifs * nodes * (nodes - 1) // 2)  # + 1: no edge
+    if count > genotypes:
+        raise InputError(f"--sample: {count} genotypes, but the space holds only {genotypes:,}")
 
 
 def sample_genotypes(config: RunConfig, count: int, seed: int) -> list[tuple[str, Genotype]]:
@@ -135,10 +162,31 @@ def _with_current_defaults(recorded: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(_described(current), sort_keys=True, default=str))
 
 
-def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
-    path = folder / SETTINGS_FILE
+def _writer_lock(folder: Path) -> RunLock:
+    """The folder, created if new, and its lock (to hold with ``with``). A folder of something else
+    is refused before a lock file is left in it."""
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: exists and is not a folder; give -o a folder")
+    if not (folder / SETTINGS_FILE).exists():
+        _check_empty(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"{folder}: cannot create the folder ({error.strerror or error}); use another -o folder"
+        ) from None
+    return RunLock(folder, writer="hiernas fidelity", option="-o folder")
+
+
+def _check_empty(folder: Path) -> None:
+    # The lock file alone is no one's data: a writer that died left it (or created it just now).
+    if folder.is_dir() and any(path.name != LOCK_FILE for path in folder.iterdir()):
+        raise InputError(f"{folder}: not empty and not a fidelity folder; use another -o folder")
+
+
+def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
+    """Under the folder's lock: its recorded settings are these, or it is new and gets them."""
+    path = folder / SETTINGS_FILE
     text = json.dumps(settings, indent=2, sort_keys=True, default=str) + "\n"
     if path.exists():
         try:
@@ -152,14 +200,7 @@ def _check_settings(folder: Path, settings: dict[str, Any]) -> None:
                 f"{folder}: holds results measured with another config or seed; use another -o folder"
             )
         return
-    if folder.exists() and any(folder.iterdir()):
-        raise InputError(f"{folder}: not empty and not a fidelity folder; use another -o folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(
-            f"{folder}: cannot create the folder ({error.strerror or error}); use another -o folder"
-        ) from None
+    _check_empty(folder)  # again, under the lock
     write_atomically(path, text)
 
 
@@ -187,8 +228,24 @@ def measure(
             f"--budgets: evaluator.kind {config.evaluator.kind!r} has no training steps to vary; "
             "use a training config, or a table's columns with --columns"
         )
+    check_sample(config.space.to_space(), sample)
     folder = output or Path("runs") / f"fidelity-{Path(source).stem}-s{seed}"
-    _check_settings(folder, {"config": _described(config.to_dict()), "seed": seed})
+    with _writer_lock(folder):
+        _check_settings(folder, {"config": _described(config.to_dict()), "seed": seed})
+        return _measure(source, config, budgets, folder, sample=sample, seed=seed, overrides=overrides)
+
+
+def _measure(
+    source: str,
+    config: RunConfig,
+    budgets: Sequence[int],
+    folder: Path,
+    *,
+    sample: int,
+    seed: int,
+    overrides: Sequence[str],
+) -> tuple[Path, dict[int, np.ndarray], dict[int, np.ndarray], int]:
+    """``measure`` in a folder whose settings are checked, under its writer lock."""
     genotypes = sample_genotypes(config, sample, seed)
     results_path = folder / RESULTS_FILE
     results = read_results(results_path)

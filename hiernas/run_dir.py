@@ -27,6 +27,7 @@ from evolution.journal import FILENAME as JOURNAL_FILE
 from evolution.journal import Journal, JournalError
 from hiernas.config import RESUMABLE_KEYS, RunConfig, config_differences, with_current_defaults
 from hiernas.errors import InputError
+from hiernas.report.front import full_budget_rung
 from hiernas.run_lock import LOCK_FILE, RunLock
 from motifs import Genotype
 from motifs.data_files import DataFileError, load_yaml
@@ -142,9 +143,11 @@ def _resume(run_dir: Path, config: RunConfig) -> Journal:
         recorded = _read(reader.read_meta, IDENTITY_KEY)
         finished: float = _read(reader.finished_count)
         full_steps = getattr(config.evaluator, "steps", None) if config.search.fidelity else None
+        top_rung = None
         if full_steps:  # successive halving: the budget counts full-budget equivalents
             finished = _read(reader.steps_spent) / full_steps
-        _read(reader.verify)
+            top_rung = full_budget_rung(config.to_dict())
+        _read(reader.verify, top_rung)
     finally:
         reader.close()
     if recorded is not None and recorded != identity:
@@ -160,6 +163,7 @@ def _resume(run_dir: Path, config: RunConfig) -> Journal:
         )
     journal = _open_journal(run_dir / JOURNAL_FILE)
     try:
+        _read(journal.strategy_state)  # verify's last read: a format-1 journal has it once upgraded
         if recorded is None:  # a run started before journals recorded their identity
             journal.write_meta(IDENTITY_KEY, identity)
         write_atomically(run_dir / CONFIG_FILE, config.to_yaml())

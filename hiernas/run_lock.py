@@ -1,4 +1,5 @@
-"""One writer per run directory: an OS lock on ``DIR/lock``, held while ``hiernas evolve`` runs.
+"""One writer per run directory: an OS lock on ``DIR/lock``, held while ``hiernas evolve`` runs (and
+on a ``hiernas fidelity`` output folder while it trains).
 
 Two writers on one journal would both ask the strategy, both train, and tell it twice. The lock is
 ``flock`` on the lock file, taken without waiting: a second writer refuses at once, naming the
@@ -34,8 +35,11 @@ UNLOCKED_ENV = "HIERNAS_NO_RUN_LOCK"
 class RunLock:
     """The writer's lock on a run directory; release it (or leave the ``with``) when done."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, writer: str = "hiernas evolve", option: str = "--run-dir") -> None:
+        """``writer`` and ``option``: the command that writes the directory and its option naming
+        another one, for the refusal's line."""
         self.path = run_dir / LOCK_FILE
+        self.writer, self.option = writer, option
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -50,15 +54,15 @@ class RunLock:
             os.close(fd)
             if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise InputError(
-                    f"{self.path.parent}: another hiernas evolve is writing this run ({holder}); "
-                    f"wait for it to end or stop it, or use another --run-dir"
+                    f"{self.path.parent}: another {self.writer} is writing this run ({holder}); "
+                    f"wait for it to end or stop it, or use another {self.option}"
                 ) from None
             if os.environ.get(UNLOCKED_ENV) == "1":
                 return self
             raise InputError(
                 f"{self.path.parent}: cannot lock the run directory ({error.strerror}); this filesystem "
                 f"has no working locks. Run on one that has, or set {UNLOCKED_ENV}=1 if you make sure "
-                f"that only one hiernas evolve writes this run"
+                f"that only one {self.writer} writes this run"
             ) from None
         note = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
         os.ftruncate(fd, 0)

@@ -20,6 +20,7 @@ import scipy.stats
 
 from evolution.loss_score import final_loss
 from hiernas.rank_agreement import agreement, average_ranks, kendall_tau, spearman_rho, top_indices
+from hiernas.run_lock import LOCK_FILE, RunLock
 from tests.cli_helpers import run_cli
 from tests.conftest import ROOT
 
@@ -310,3 +311,57 @@ def test_an_output_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
         assert code == 2, err
         assert err.startswith(f"hiernas: error: {output}: {fragment}") and err.count("\n") == 1, err
     assert (tmp_path / "file").read_text() == "mine\n"
+
+
+def test_a_second_measurement_on_a_locked_folder_is_refused(
+    tmp_path: Path, measured: tuple[Path, Path]
+) -> None:
+    # Two measurements in one folder appended to one results file, each training what it found
+    # missing; now the folder has a writer lock, as a run directory has. The lock is held here by
+    # a RunLock of this process (flock locks of two opens conflict within one process too).
+    config, original = measured
+    folder = tmp_path / "fidelity"
+    shutil.copytree(original, folder)
+    before = sorted((path.name, path.read_bytes()) for path in folder.iterdir() if path.name != LOCK_FILE)
+    with RunLock(folder):
+        code, out, err = run_cli(
+            "fidelity", str(config), "--budgets", "3,9", "--sample", "3", "-o", str(folder)
+        )
+    assert code == 2, err
+    assert out == "" and err.count("\n") == 1, err
+    refusal = f"hiernas: error: {folder}: another hiernas fidelity is writing this run (host "
+    assert err.startswith(refusal), err
+    assert f"pid {os.getpid()}" in err and err.rstrip().endswith("or use another -o folder"), err
+    assert (
+        sorted((path.name, path.read_bytes()) for path in folder.iterdir() if path.name != LOCK_FILE)
+        == before
+    )
+    # A lock file that no one holds (a writer ended or died) is no reason to call a folder not empty.
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    RunLock(fresh).acquire().release()
+    assert _stepped_measure(config, fresh).returncode == 0
+    assert len(_records(fresh)) == 4
+
+
+@pytest.mark.parametrize(
+    ("preset", "sample", "fragment"),
+    [
+        # sampled without end (100 draws per genotype asked for), silently
+        ("hierarchical", 10**12, "--sample: 1000000000000 genotypes; at most 100,000"),
+        # NB201's cell holds 5**6 genotypes: the space ran out only after 1.6 million draws (hours)
+        ("nb201", 15_626, "--sample: 15626 genotypes, but the space holds only 15,625"),
+    ],
+)
+def test_a_sample_that_cannot_be_served_is_refused_at_once(
+    tmp_path: Path, preset: str, sample: int, fragment: str
+) -> None:
+    config = tmp_path / "stepped.yaml"
+    config.write_text(STEPPED.replace("preset: hierarchical", f"preset: {preset}"))
+    folder = tmp_path / "fidelity"
+    code, out, err = run_cli(
+        "fidelity", str(config), "--budgets", "3,9", "--sample", str(sample), "-o", str(folder)
+    )
+    assert code == 2, err
+    assert out == "" and err.startswith(f"hiernas: error: {fragment}") and err.count("\n") == 1, err
+    assert not folder.exists()

@@ -142,6 +142,8 @@ def _sql(statement: str):
     return damage
 
 
+_BEST = "(SELECT id FROM evaluations WHERE status = 'done' ORDER BY fitness DESC LIMIT 1)"
+
 DAMAGE = {
     "corrupt page": (_corrupt_page, "malformed"),
     "text format version": (
@@ -153,6 +155,10 @@ DAMAGE = {
     "bad metrics JSON": (_sql("UPDATE evaluations SET metrics = '[1,'"), "metrics of evaluation"),
     "NULL fitness": (_sql("UPDATE evaluations SET fitness = NULL WHERE status = 'done'"), "None"),
     "text fitness": (_sql("UPDATE evaluations SET fitness = 'high' WHERE status = 'done'"), "'high'"),
+    # One damaged row, the best one: it sorts last, so export, reading only its top rows, exited 0.
+    # inf - inf is NaN, which SQLite stores as NULL (as it does a NaN written from Python).
+    "one NaN fitness": (_sql(f"UPDATE evaluations SET fitness = 9e999 - 9e999 WHERE id = {_BEST}"), "None"),
+    "one -inf fitness": (_sql(f"UPDATE evaluations SET fitness = -9e999 WHERE id = {_BEST}"), "-inf"),
     # SQLite keeps a text rung as text: comparing it with a number was a traceback in report and resume.
     "text rung": (_sql("UPDATE evaluations SET rung = 'x'"), "rung 'x', not a whole number from 0"),
 }
@@ -175,6 +181,25 @@ def test_a_damaged_journal_is_one_line_and_exit_2_everywhere(
         assert code == 2, f"{command}: {err}"
         lines = err.strip().splitlines()
         assert len(lines) == 1 and str(run_dir / FILENAME) in lines[0] and problem in lines[0], (command, err)
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "problem"),
+    [("[1]", "the strategy snapshot is not a JSON object"), ('{"asked', "the strategy snapshot")],
+)
+def test_a_damaged_strategy_snapshot_refuses_the_resume_in_one_line(
+    finished_run: Path, tmp_path: Path, table: Path, snapshot: str, problem: str
+) -> None:
+    # Only a resume reads the snapshot: it printed "resuming ..." and then the refusal.
+    run_dir = _copy(finished_run, tmp_path)
+    with contextlib.closing(sqlite3.connect(run_dir / FILENAME)) as db, db:
+        db.execute("UPDATE strategy_snapshot SET state = ?", (snapshot,))
+    before = journal_rows(run_dir)
+    code, err = _evolve(run_dir, table, budget=BUDGET + 4)
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"hiernas: error: {run_dir / FILENAME}: the journal is damaged ({problem}"), err
+    assert journal_rows(run_dir) == before
 
 
 def test_a_journal_in_another_runs_directory_is_refused(tmp_path: Path, table: Path) -> None:

@@ -50,10 +50,13 @@ def _evolve(run_dir: Path, table: Path, budget: int, *extra: str) -> tuple[int, 
     )
 
 
-def _one_line_error(code: int, err: str, pattern: str) -> None:
+def _one_line_error(code: int, err: str, pattern: str, *, alone: bool = True) -> None:
+    """``alone``: a refusal, the only line (no "resuming ..." before it); otherwise the run started,
+    and said so, before the error."""
     assert code == 2, err
     lines = err.strip().splitlines()
     assert lines and lines[-1].startswith("hiernas: error: ") and pattern in lines[-1], err
+    assert len(lines) == 1 or not alone, err
     assert "Traceback" not in err
 
 
@@ -156,7 +159,7 @@ def test_a_real_full_disk_through_the_cli(tmp_path: Path, table: Path) -> None:
     _mount_tiny_filesystem(tiny)
     try:
         code, _, err = _evolve(tiny / "run", table, 2000)
-        _one_line_error(code, err, "can be resumed")
+        _one_line_error(code, err, "can be resumed", alone=False)  # the disk filled during the run
         rescued = tmp_path / "rescued"
         shutil.copytree(tiny / "run", rescued)
     finally:

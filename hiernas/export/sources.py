@@ -78,7 +78,9 @@ def _read_run(run_dir: Path, top: int) -> Source:
     journal = open_journal_read_only(run_dir)
     try:
         with journal.snapshot():
-            ranked = journal.top(top)
+            # Every done row, as hiernas status reads them: a damaged one (a NaN fitness, stored as
+            # NULL) sorts last, and reading only the top rows exported the run as if it were whole.
+            ranked = journal.top(journal.finished_count())[:top]
     finally:
         journal.close()
     if not ranked:
