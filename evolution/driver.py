@@ -144,7 +144,14 @@ class Driver:
         state = journal.strategy_state()
         history = journal.history()
         if state is not None:
-            self.strategy.restore(state, history)
+            try:
+                self.strategy.restore(state, history)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                # Someone else's journal is data: a snapshot of the wrong shape is damage, not a bug.
+                raise JournalError(
+                    f"the journal is damaged (its strategy snapshot does not fit the "
+                    f"{self.strategy.name} strategy: {type(error).__name__} {error})"
+                ) from None
         for told in history:
             self.status.track_best(told.proposal_id, told.result, told.rung)
         for item in journal.unfinished():

@@ -202,6 +202,22 @@ def test_a_damaged_strategy_snapshot_refuses_the_resume_in_one_line(
     assert journal_rows(run_dir) == before
 
 
+def test_a_strategy_snapshot_of_the_wrong_shape_is_a_damaged_journal(
+    finished_run: Path, tmp_path: Path, table: Path
+) -> None:
+    """Valid JSON that is not what the strategy saved ({} lacks every key): exit 2 and the
+    damage named, not an internal error, and the journal untouched."""
+    run_dir = _copy(finished_run, tmp_path)
+    with contextlib.closing(sqlite3.connect(run_dir / FILENAME)) as db, db:
+        db.execute("UPDATE strategy_snapshot SET state = '{}'")
+    before = journal_rows(run_dir)
+    code, err = _evolve(run_dir, table, budget=BUDGET + 4)
+    assert code == 2, err
+    assert "the journal is damaged (its strategy snapshot does not fit" in err.splitlines()[-1], err
+    assert "Traceback" not in err and "internal error" not in err
+    assert journal_rows(run_dir) == before
+
+
 def test_a_journal_in_another_runs_directory_is_refused(tmp_path: Path, table: Path) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     assert _evolve(first, table)[0] == 0
