@@ -149,7 +149,9 @@ def journal_run(run_dir: Path) -> None:
         return
     held_out = done[split:]
     for name, measure in (("trees", tau), ("GP", gp_tau)):
-        print(f"Kendall τ, {name}: {measure(done[:split], held_out, 0):.3f} on {len(held_out)} held-out results")
+        print(
+            f"Kendall τ, {name}: {measure(done[:split], held_out, 0):.3f} on {len(held_out)} held-out results"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
