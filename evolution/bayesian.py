@@ -68,7 +68,6 @@ class BayesianOptimisation:
     def _reset_history(self) -> None:
         self.known: set[str] = set()  # canonical keys told, failures included
         self.train_genotypes: list[Genotype] = []
-        self.train_keys: list[str] = []
         self.train_fitness: list[float] = []
         self.optimised_on = -1
 
@@ -132,12 +131,15 @@ class BayesianOptimisation:
         self, proposal_id: int, proposal: Proposal, result: EvalResult, cached: bool = False, rung: int = 0
     ) -> None:
         key = canonical_key(proposal.genotype)
+        self._settle(key)
+        self._learn(proposal, result, key)
+
+    def _settle(self, key: str) -> None:
         left = self.in_flight.get(key, 0) - 1
         if left > 0:
             self.in_flight[key] = left
         else:
             self.in_flight.pop(key, None)
-        self._learn(proposal, result, key)
 
     def _learn(self, proposal: Proposal, result: EvalResult, key: str) -> None:
         if key in self.known:
@@ -145,17 +147,12 @@ class BayesianOptimisation:
         self.known.add(key)
         if result.ok:
             self.train_genotypes.append(proposal.genotype)
-            self.train_keys.append(key)
             self.train_fitness.append(float(result.fitness))
 
     def reject(self, proposal: Proposal) -> None:
         """A duplicate the driver will not evaluate: never proposed again; an initial one is redrawn."""
         key = canonical_key(proposal.genotype)
-        left = self.in_flight.get(key, 0) - 1
-        if left > 0:
-            self.in_flight[key] = left
-        else:
-            self.in_flight.pop(key, None)
+        self._settle(key)
         self.known.add(key)
         if proposal.origin == "init" and "restart" not in proposal.extra:
             self.initial_asked -= 1

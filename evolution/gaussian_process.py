@@ -5,8 +5,8 @@ Kernel: k(a, b) = exp(−Σ_s θ_s·[a_s ≠ b_s]), a product over edge position
 position learned by maximising the marginal likelihood (automatic relevance determination). Why it
 and not the tree ensemble for NAS-Bench-201: the table's best cells share a few decisive edges
 (a 3×3 convolution into node 1, the skip 0 → 3) and a model that learns which positions decide can
-search the right region from 20-odd results; an isotropic kernel, the trees, and this kernel on
-path encodings all got stuck in the far basins (benchmarks/RESULTS.md, "Fifth round").
+search the right region from 20-odd results; local search, an isotropic kernel and an ARD kernel
+on path encodings got stuck in far basins more often (benchmarks/RESULTS.md, "Fifth round").
 
 Targets are standardised; the noise variance is learned too. The optimiser starts from θ = 1 and
 from ``starts`` − 1 draws of the caller's generator, so a fit is a function of its data and seed.
