@@ -142,7 +142,7 @@ def test_the_inline_executor_refuses_settings_it_cannot_honour(table: Path, over
     [
         (
             "search.strategy=annealing",
-            "unknown strategy 'annealing' (known: evolution, pareto, random, local, rl)",
+            "unknown strategy 'annealing' (known: evolution, pareto, random, local, bayesian, rl)",
         ),
         ("executor.kind=slurm", "unknown executor 'slurm' (known: inline, local, ray)"),
         ("evaluator.kind=oracle", "evaluator.kind: unknown evaluator kind 'oracle' (known: train, table"),
