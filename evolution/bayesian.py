@@ -29,6 +29,7 @@ from evolution.evaluation import EvalResult
 from evolution.gaussian_process import CategoricalGP
 from evolution.guided import fit_size
 from evolution.local_search import neighbours
+from evolution.proposal_counts import ProposalCounts
 from evolution.seeding import numpy_rng, python_rng
 from evolution.slot_encoding import slot_codes
 from evolution.strategy import Proposal, Told
@@ -37,7 +38,7 @@ from motifs.canonical import canonical_key
 from motifs.enumeration import all_genotypes, space_size
 
 
-class BayesianOptimisation:
+class BayesianOptimisation(ProposalCounts):
     name = "bayesian"
 
     def __init__(
@@ -58,6 +59,7 @@ class BayesianOptimisation:
         self.space, self.seed = space, seed
         self.population_size, self.init_mutations = population, init_mutations
         self.pool_size, self.parents = pool, parents
+        self.whole_space = space_size(space) <= pool  # the pool is the space: no neighbours to add
         self.model = CategoricalGP(starts)
         self.asked = 0
         self.initial_asked = 0
@@ -68,6 +70,7 @@ class BayesianOptimisation:
     def _reset_history(self) -> None:
         self.known: set[str] = set()  # canonical keys told, failures included
         self.train_genotypes: list[Genotype] = []
+        self.train_codes: list[np.ndarray] = []
         self.train_fitness: list[float] = []
         self.optimised_on = -1
 
@@ -94,33 +97,25 @@ class BayesianOptimisation:
         extra = {"restart": True} if restart else {}
         return self._propose(Proposal(genotype, "init", extra=extra), canonical_key(genotype))
 
-    def _propose(self, proposal: Proposal, key: str) -> Proposal:
-        self.asked += 1
-        self.in_flight[key] = self.in_flight.get(key, 0) + 1
-        return proposal
-
     def _fit(self) -> None:
         size = fit_size(len(self.train_fitness))
+        codes, fitness = np.stack(self.train_codes), np.asarray(self.train_fitness)
         if size != self.optimised_on:
-            codes = np.stack([slot_codes(g) for g in self.train_genotypes[:size]])
-            self.model.optimise(
-                codes, np.asarray(self.train_fitness[:size]), numpy_rng(self.seed, "gp", size)
-            )
+            self.model.optimise(codes[:size], fitness[:size], numpy_rng(self.seed, "gp", size))
             self.optimised_on = size
-        codes = np.stack([slot_codes(g) for g in self.train_genotypes])
-        self.model.condition(codes, np.asarray(self.train_fitness))
+        self.model.condition(codes, fitness)
 
     def _candidates(self) -> tuple[list[Genotype], list[str], np.ndarray]:
         """The pool (built once), plus the neighbours of the fittest networks when it is sampled."""
         if self._pool is None:
-            if space_size(self.space) <= self.pool_size:
+            if self.whole_space:
                 listed = list(all_genotypes(self.space))
             else:
                 rng = python_rng(self.seed, "pool")
                 listed = [sample(self.space, rng, self.init_mutations) for _ in range(self.pool_size)]
             self._pool = _distinct(listed)
         genotypes, keys, codes = self._pool
-        if space_size(self.space) <= self.pool_size or not self.parents:
+        if self.whole_space or not self.parents:
             return self._pool
         order = sorted(range(len(self.train_fitness)), key=lambda k: -self.train_fitness[k])[: self.parents]
         near = [n[0] for k in order for n in neighbours(self.train_genotypes[k])]
@@ -134,35 +129,17 @@ class BayesianOptimisation:
         self._settle(key)
         self._learn(proposal, result, key)
 
-    def _settle(self, key: str) -> None:
-        left = self.in_flight.get(key, 0) - 1
-        if left > 0:
-            self.in_flight[key] = left
-        else:
-            self.in_flight.pop(key, None)
-
     def _learn(self, proposal: Proposal, result: EvalResult, key: str) -> None:
         if key in self.known:
             return  # a cached answer, a retry or a later rung: a network's first result counts
         self.known.add(key)
         if result.ok:
             self.train_genotypes.append(proposal.genotype)
+            self.train_codes.append(slot_codes(proposal.genotype))
             self.train_fitness.append(float(result.fitness))
 
-    def reject(self, proposal: Proposal) -> None:
-        """A duplicate the driver will not evaluate: never proposed again; an initial one is redrawn."""
-        key = canonical_key(proposal.genotype)
-        self._settle(key)
-        self.known.add(key)
-        if proposal.origin == "init" and "restart" not in proposal.extra:
-            self.initial_asked -= 1
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "initial_asked": self.initial_asked, "in_flight": dict(self.in_flight)}
-
     def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
-        self.asked, self.initial_asked = state["asked"], state["initial_asked"]
-        self.in_flight = {str(k): int(v) for k, v in state["in_flight"].items()}
+        self._restore_counts(state)
         self._reset_history()
         for told in history:
             self._learn(told.proposal, told.result, canonical_key(told.proposal.genotype))

@@ -84,8 +84,8 @@ class CategoricalGP:
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         theta = np.exp(self.log_theta)
         distance = np.zeros((len(a), len(b)))
-        for s in np.flatnonzero(theta > 0):
-            distance += theta[s] * (a[:, s, None] != b[None, :, s])
+        for s, weight in enumerate(theta):
+            distance += weight * (a[:, s, None] != b[None, :, s])
         return np.exp(-distance)
 
     def _standardise(self, y: np.ndarray, keep: bool = False) -> np.ndarray:

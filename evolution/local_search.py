@@ -24,6 +24,7 @@ from typing import Any
 from evolution.evaluation import EvalResult
 from evolution.guided import refit
 from evolution.predictor import ACQUISITIONS, FitnessPredictor, acquire
+from evolution.proposal_counts import ProposalCounts
 from evolution.seeding import numpy_rng, python_rng
 from evolution.strategy import Proposal, Told
 from motifs import Genotype, Mutation, Space, sample
@@ -56,7 +57,7 @@ def neighbours(genotype: Genotype) -> list[Neighbour]:
     return found
 
 
-class LocalSearch:
+class LocalSearch(ProposalCounts):
     name = "local"
 
     def __init__(
@@ -126,11 +127,6 @@ class LocalSearch:
         genotype = sample(self.space, python_rng(self.seed, "ask", self.asked), self.init_mutations)
         return self._propose(Proposal(genotype, "init", extra={"restart": True}), canonical_key(genotype))
 
-    def _propose(self, proposal: Proposal, key: str) -> Proposal:
-        self.asked += 1
-        self.in_flight[key] = self.in_flight.get(key, 0) + 1
-        return proposal
-
     def _neighbourhood(self, key: str) -> list[Neighbour]:
         """The incumbent's neighbours, in the order they are tried without a predictor: shuffled
         by a stream named by the run seed and the incumbent's network."""
@@ -160,13 +156,6 @@ class LocalSearch:
         self._settle(key)
         self._learn(proposal_id, proposal, result, key)
 
-    def _settle(self, key: str) -> None:
-        left = self.in_flight.get(key, 0) - 1
-        if left > 0:
-            self.in_flight[key] = left
-        else:
-            self.in_flight.pop(key, None)
-
     def _learn(self, proposal_id: int, proposal: Proposal, result: EvalResult, key: str) -> None:
         if "restart" in proposal.extra:  # a new climb, from this network (if it is known: its result)
             self.climb = {key} if key in self.fitness else set()
@@ -180,21 +169,8 @@ class LocalSearch:
             self.train_genotypes.append(proposal.genotype)
             self.train_fitness.append(float(result.fitness))
 
-    def reject(self, proposal: Proposal) -> None:
-        """A duplicate the driver will not evaluate (dedup: resample): its network was evaluated
-        before, so it is never proposed again, and the next ask draws again."""
-        key = canonical_key(proposal.genotype)
-        self._settle(key)
-        self.known.add(key)
-        if proposal.origin == "init" and "restart" not in proposal.extra:
-            self.initial_asked -= 1
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"asked": self.asked, "initial_asked": self.initial_asked, "in_flight": dict(self.in_flight)}
-
     def restore(self, state: Mapping[str, Any], history: Sequence[Told]) -> None:
-        self.asked, self.initial_asked = state["asked"], state["initial_asked"]
-        self.in_flight = {str(k): int(v) for k, v in state["in_flight"].items()}
+        self._restore_counts(state)
         self._reset_history()
         for told in history:
             self._learn(told.proposal_id, told.proposal, told.result, canonical_key(told.proposal.genotype))

@@ -39,6 +39,7 @@ from hiernas.run_dir import write_atomically
 from hiernas.run_lock import LOCK_FILE, RunLock
 from motifs import Genotype, Space, sample
 from motifs.canonical import canonical_key
+from motifs.enumeration import space_size
 
 SETTINGS_FILE = "fidelity.json"
 RESULTS_FILE = "results.jsonl"
@@ -60,10 +61,7 @@ def check_sample(space: Space, count: int) -> None:
             f"--sample: {count} genotypes; at most {MAX_SAMPLE:,} (each is sampled before the first "
             f"training and trained at every budget)"
         )
-    genotypes = 1
-    for level, (motifs, nodes) in enumerate(zip(space.motifs, space.nodes, strict=True)):
-        operations = len(space.primitives) if level == 0 else space.motifs[level - 1]
-        genotypes *= (operations + 1) ** (motifs * nodes * (nodes - 1) // 2)  # + 1: no edge
+    genotypes = space_size(space)
     if count > genotypes:
         raise InputError(f"--sample: {count} genotypes, but the space holds only {genotypes:,}")
 

@@ -17,17 +17,15 @@ from motifs.space import Space
 def space_size(space: Space) -> int:
     """How many genotypes (matrices, not distinct networks) the space holds."""
     size = 1
-    for k, (motifs, nodes) in enumerate(zip(space.motifs, space.nodes, strict=True)):
-        ops = len(space.primitives) if k == 0 else space.motifs[k - 1]
-        size *= (ops + 1) ** (motifs * nodes * (nodes - 1) // 2)
+    for ops, motifs, nodes in _levels(space):
+        size *= (ops + 1) ** (motifs * nodes * (nodes - 1) // 2)  # + 1: no edge
     return size
 
 
 def all_genotypes(space: Space) -> Iterator[Genotype]:
     """Every genotype of ``space``, in a fixed order (the last position varying fastest)."""
     per_level: list[list[tuple[Motif, ...]]] = []
-    for k, (motifs, nodes) in enumerate(zip(space.motifs, space.nodes, strict=True)):
-        ops = len(space.primitives) if k == 0 else space.motifs[k - 1]
+    for ops, motifs, nodes in _levels(space):
         edges = [(i, j) for i in range(nodes) for j in range(i + 1, nodes)]
         single = [
             _motif(nodes, edges, choice) for choice in itertools.product(range(ops + 1), repeat=len(edges))
@@ -35,6 +33,13 @@ def all_genotypes(space: Space) -> Iterator[Genotype]:
         per_level.append(list(itertools.product(single, repeat=motifs)))
     for levels in itertools.product(*per_level):
         yield Genotype(space.primitives, tuple(levels))
+
+
+def _levels(space: Space) -> list[tuple[int, int, int]]:
+    """Per level: the ops an edge can apply (primitives at level 2, the motifs below above it), the
+    level's motifs and their nodes."""
+    ops = (len(space.primitives), *space.motifs[:-1])
+    return list(zip(ops, space.motifs, space.nodes, strict=True))
 
 
 def _motif(nodes: int, edges: list[tuple[int, int]], ops: tuple[int, ...]) -> Motif:
