@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
+from evolution.bayesian import normal_scores
 from evolution.evaluation import EvalResult
 from evolution.gaussian_process import CategoricalGP
 from evolution.journal import FILENAME, Journal
@@ -60,9 +61,10 @@ def tau(train: Sequence[tuple[Genotype, float]], test: Sequence[tuple[Genotype, 
 def gp_tau(
     train: Sequence[tuple[Genotype, float]], test: Sequence[tuple[Genotype, float]], seed: int
 ) -> float:
-    """The same for the Gaussian process of search.strategy=bayesian (evolution/gaussian_process.py)."""
+    """The same for the Gaussian process of search.strategy=bayesian (evolution/gaussian_process.py),
+    learning the fitnesses' normal scores as the strategy does by default."""
     codes = np.stack([slot_codes(g) for g, _ in train])
-    fitness = np.array([f for _, f in train])
+    fitness = normal_scores(np.array([f for _, f in train]))
     model = CategoricalGP()
     model.optimise(codes, fitness, numpy_rng(seed, "quality"))
     model.condition(codes, fitness)

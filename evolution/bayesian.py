@@ -9,6 +9,11 @@ evolution/gaussian_process.py, among a candidate pool:
 - otherwise ``pool`` random networks, drawn once from the run seed, plus the one-mutation
   neighbours of the ``parents`` fittest networks so far, where the model can refine.
 
+With ``warp="rank"`` (the default) the model learns the fitnesses' normal scores instead of the
+fitnesses: a Gaussian likelihood fits them, where raw accuracies are skewed by a tail of broken
+networks that inflates the scale and flattens the differences among the best (the output warping
+of HEBO, Cowen-Rivers et al. 2022; benchmarks/RESULTS.md, "Sixth round").
+
 Networks already evaluated or in flight (by canonical key) are never proposed. The model's
 relevances and noise are learned at the same result counts guided evolution refits at
 (``fit_size``), on those first results with a generator derived from the seed and the count; the
@@ -23,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 
 from evolution.evaluation import EvalResult
 from evolution.gaussian_process import CategoricalGP
@@ -51,14 +56,17 @@ class BayesianOptimisation(ProposalCounts):
         pool: int = 20000,
         parents: int = 5,
         starts: int = 3,
+        warp: str = "rank",
     ) -> None:
         if pool < 1 or parents < 0 or starts < 1:
             raise ValueError(
                 f"pool and starts must be >= 1 and parents >= 0, got {pool}, {parents}, {starts}"
             )
+        if warp not in WARPS:
+            raise ValueError(f"warp must be one of {', '.join(WARPS)}, got {warp!r}")
         self.space, self.seed = space, seed
         self.population_size, self.init_mutations = population, init_mutations
-        self.pool_size, self.parents = pool, parents
+        self.pool_size, self.parents, self.warp = pool, parents, WARPS[warp]
         self.whole_space = space_size(space) <= pool  # the pool is the space: no neighbours to add
         self.model = CategoricalGP(starts)
         self.asked = 0
@@ -84,9 +92,9 @@ class BayesianOptimisation(ProposalCounts):
         fresh = [k for k, key in enumerate(keys) if key not in self.known and key not in self.in_flight]
         if not fresh:
             return self._random(restart=True)  # the whole pool is known: widen at random
-        self._fit()
+        target = self._fit()
         mean, std = self.model.predict(codes[fresh])
-        best = max(self.train_fitness)
+        best = float(target.max())
         z = (mean - best) / std
         improvement = (mean - best) * norm.cdf(z) + std * norm.pdf(z)
         pick = fresh[int(np.argmax(improvement))]
@@ -97,13 +105,18 @@ class BayesianOptimisation(ProposalCounts):
         extra = {"restart": True} if restart else {}
         return self._propose(Proposal(genotype, "init", extra=extra), canonical_key(genotype))
 
-    def _fit(self) -> None:
+    def _fit(self) -> np.ndarray:
+        """Condition the model on every result (relearning its hyperparameters on the refit
+        schedule); returns the targets it learned, warped."""
         size = fit_size(len(self.train_fitness))
         codes, fitness = np.stack(self.train_codes), np.asarray(self.train_fitness)
         if size != self.optimised_on:
-            self.model.optimise(codes[:size], fitness[:size], numpy_rng(self.seed, "gp", size))
+            # The first `size` results alone, warped among themselves: what a resumed run sees too.
+            self.model.optimise(codes[:size], self.warp(fitness[:size]), numpy_rng(self.seed, "gp", size))
             self.optimised_on = size
-        self.model.condition(codes, fitness)
+        target = self.warp(fitness)
+        self.model.condition(codes, target)
+        return target
 
     def _candidates(self) -> tuple[list[Genotype], list[str], np.ndarray]:
         """The pool (built once), plus the neighbours of the fittest networks when it is sampled."""
@@ -143,6 +156,16 @@ class BayesianOptimisation(ProposalCounts):
         self._reset_history()
         for told in history:
             self._learn(told.proposal, told.result, canonical_key(told.proposal.genotype))
+
+
+def normal_scores(values: np.ndarray) -> np.ndarray:
+    """Φ⁻¹((rank − ½) / n) of each value, ties sharing their mean rank: a monotone map of any
+    sample onto standard normal quantiles."""
+    return norm.ppf((rankdata(values) - 0.5) / len(values))
+
+
+# What the model learns of the fitnesses: their normal scores, or the fitnesses themselves.
+WARPS = {"rank": normal_scores, "none": np.asarray}
 
 
 def _distinct(genotypes: list[Genotype]) -> tuple[list[Genotype], list[str], np.ndarray]:

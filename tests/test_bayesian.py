@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.optimize import approx_fprime
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, norm
 
-from evolution.bayesian import BayesianOptimisation
+from evolution.bayesian import BayesianOptimisation, normal_scores
 from evolution.driver import Driver
 from evolution.executors.inline import InlineExecutor
 from evolution.gaussian_process import CategoricalGP, _neg_log_likelihood
@@ -130,7 +132,7 @@ def test_the_nb201_space_is_listed_whole_and_the_hierarchical_one_is_not() -> No
     assert space_size(tiny) == len(set(all_genotypes(tiny))) == (3**3) ** 2 * 3**3
 
 
-def _bayesian_run(run_dir: Path, budget: int, space: Space, **settings: int) -> RunStatus:
+def _bayesian_run(run_dir: Path, budget: int, space: Space, **settings: int | str) -> RunStatus:
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / FILENAME
     journal = Journal.open(path) if path.exists() else Journal.create(path)
@@ -143,13 +145,16 @@ def _bayesian_run(run_dir: Path, budget: int, space: Space, **settings: int) -> 
         journal.close()
 
 
-@pytest.mark.parametrize("preset", ["hierarchical", "nb201"])
+@pytest.mark.parametrize(("preset", "warp"), [("hierarchical", "rank"), ("nb201", "rank"), ("nb201", "none")])
 def test_resuming_a_bayesian_run_proposes_what_the_uninterrupted_run_proposed(
-    tmp_path: Path, preset: str
+    tmp_path: Path, preset: str, warp: str
 ) -> None:
     """Sampled pool (hierarchical) and the whole space (NB201, pool above its size): stopping and
-    resuming before, at and after the model takes over writes the same journal."""
-    pool = {"pool": 20000} if preset == "nb201" else {}
+    resuming before, at and after the model takes over writes the same journal. With rank warping
+    the hyperparameters are learned on the normal scores of the first results among themselves,
+    which a resume must recompute exactly."""
+    pool: dict[str, int | str] = {"pool": 20000} if preset == "nb201" else {}
+    pool["warp"] = warp
     whole = _bayesian_run(tmp_path / "whole", 30, PRESETS[preset], **pool)
     assert whole.finished == 30
     for budget in (5, 8, 13, 30):
@@ -179,6 +184,33 @@ def test_the_model_finds_a_synthetic_optimum_before_random_search(tmp_path: Path
     assert np.mean(gaps) > 0
 
 
+@given(st.lists(st.integers(0, 20), min_size=1, max_size=60))
+def test_normal_scores_keep_the_order_and_ties_and_stay_bounded(values: list[int]) -> None:
+    """Whatever the sample's shape (a long tail of broken networks included), the warped targets
+    order as the fitnesses do, ties stay ties, and they lie within the n-sample normal quantiles."""
+    fitness = np.asarray(values, dtype=float) / 20
+    scores = normal_scores(fitness)
+    for a in range(len(fitness)):
+        for b in range(len(fitness)):
+            assert np.sign(scores[a] - scores[b]) == np.sign(fitness[a] - fitness[b])
+    bound = norm.ppf(1 - 0.5 / len(fitness))
+    assert np.all(np.abs(scores) <= bound + 1e-12)
+    if len(set(values)) == len(values):
+        assert abs(scores.sum()) < 1e-9  # distinct ranks are symmetric about their middle
+
+
+def test_rank_warping_keeps_the_best_apart_from_a_tail_of_broken_networks() -> None:
+    """Ten good networks and one broken one: standardised raw fitnesses squeeze the good ones
+    into a fraction of the scale; their normal scores spread them as if the outlier were merely last."""
+    good = 0.84 + 0.001 * np.arange(10)
+    fitness = np.r_[good, 0.10]
+    raw = (fitness - fitness.mean()) / fitness.std()
+    scores = normal_scores(fitness)
+    assert raw[9] - raw[0] < 0.05
+    assert scores[9] - scores[0] > 2.5
+    assert np.allclose(scores[:10], normal_scores(np.r_[good, 0.839])[:10])
+
+
 def test_a_small_space_known_whole_falls_back_to_random_draws(tmp_path: Path) -> None:
     """A 27-genotype space: once every network is known the asks draw at random, the cache answers
     them, and the driver ends the run as exhausted, every network evaluated exactly once."""
@@ -198,6 +230,9 @@ def test_the_config_reaches_the_strategy_and_bad_values_are_refused(tmp_path: Pa
     search = strategy_for(load_config("nb201", [table, *keys]))
     assert isinstance(search, BayesianOptimisation)
     assert (search.pool_size, search.parents, search.model.starts) == (500, 2, 3)
-    for bad in ("pool=0", "parents=-1", "starts=0"):
+    assert search.warp is normal_scores
+    search = strategy_for(load_config("nb201", [table, *keys, "search.bayesian.warp=none"]))
+    assert isinstance(search, BayesianOptimisation) and search.warp is np.asarray
+    for bad in ("pool=0", "parents=-1", "starts=0", "warp=log"):
         with pytest.raises(ConfigError, match=f"search.bayesian.{bad.partition('=')[0]}"):
             load_config("nb201", [table, "search.strategy=bayesian", f"search.bayesian.{bad}"])
