@@ -9,10 +9,11 @@ evolution/gaussian_process.py, among a candidate pool:
 - otherwise ``pool`` random networks, drawn once from the run seed, plus the one-mutation
   neighbours of the ``parents`` fittest networks so far, where the model can refine.
 
-With ``warp="rank"`` (the default) the model learns the fitnesses' normal scores instead of the
+With ``target="rank"`` (the default) the model learns the fitnesses' normal scores instead of the
 fitnesses: a Gaussian likelihood fits them, where raw accuracies are skewed by a tail of broken
-networks that inflates the scale and flattens the differences among the best (the output warping
-of HEBO, Cowen-Rivers et al. 2022; benchmarks/RESULTS.md, "Sixth round").
+networks that inflates the scale and flattens the differences among the best (the Gaussian copula
+transform of Salinas et al. 2020; HEBO's output warping is the same idea with a power transform;
+benchmarks/RESULTS.md, "Sixth round").
 
 Networks already evaluated or in flight (by canonical key) are never proposed. The model's
 relevances and noise are learned at the same result counts guided evolution refits at
@@ -56,17 +57,17 @@ class BayesianOptimisation(ProposalCounts):
         pool: int = 20000,
         parents: int = 5,
         starts: int = 3,
-        warp: str = "rank",
+        target: str = "rank",
     ) -> None:
         if pool < 1 or parents < 0 or starts < 1:
             raise ValueError(
                 f"pool and starts must be >= 1 and parents >= 0, got {pool}, {parents}, {starts}"
             )
-        if warp not in WARPS:
-            raise ValueError(f"warp must be one of {', '.join(WARPS)}, got {warp!r}")
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
         self.space, self.seed = space, seed
         self.population_size, self.init_mutations = population, init_mutations
-        self.pool_size, self.parents, self.warp = pool, parents, WARPS[warp]
+        self.pool_size, self.parents, self.to_target = pool, parents, TARGETS[target]
         self.whole_space = space_size(space) <= pool  # the pool is the space: no neighbours to add
         self.model = CategoricalGP(starts)
         self.asked = 0
@@ -107,14 +108,16 @@ class BayesianOptimisation(ProposalCounts):
 
     def _fit(self) -> np.ndarray:
         """Condition the model on every result (relearning its hyperparameters on the refit
-        schedule); returns the targets it learned, warped."""
+        schedule); returns the targets it learned."""
         size = fit_size(len(self.train_fitness))
         codes, fitness = np.stack(self.train_codes), np.asarray(self.train_fitness)
         if size != self.optimised_on:
             # The first `size` results alone, warped among themselves: what a resumed run sees too.
-            self.model.optimise(codes[:size], self.warp(fitness[:size]), numpy_rng(self.seed, "gp", size))
+            self.model.optimise(
+                codes[:size], self.to_target(fitness[:size]), numpy_rng(self.seed, "gp", size)
+            )
             self.optimised_on = size
-        target = self.warp(fitness)
+        target = self.to_target(fitness)
         self.model.condition(codes, target)
         return target
 
@@ -165,7 +168,7 @@ def normal_scores(values: np.ndarray) -> np.ndarray:
 
 
 # What the model learns of the fitnesses: their normal scores, or the fitnesses themselves.
-WARPS = {"rank": normal_scores, "none": np.asarray}
+TARGETS = {"rank": normal_scores, "raw": np.asarray}
 
 
 def _distinct(genotypes: list[Genotype]) -> tuple[list[Genotype], list[str], np.ndarray]:

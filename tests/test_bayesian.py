@@ -145,16 +145,18 @@ def _bayesian_run(run_dir: Path, budget: int, space: Space, **settings: int | st
         journal.close()
 
 
-@pytest.mark.parametrize(("preset", "warp"), [("hierarchical", "rank"), ("nb201", "rank"), ("nb201", "none")])
+@pytest.mark.parametrize(
+    ("preset", "target"), [("hierarchical", "rank"), ("nb201", "rank"), ("nb201", "raw")]
+)
 def test_resuming_a_bayesian_run_proposes_what_the_uninterrupted_run_proposed(
-    tmp_path: Path, preset: str, warp: str
+    tmp_path: Path, preset: str, target: str
 ) -> None:
     """Sampled pool (hierarchical) and the whole space (NB201, pool above its size): stopping and
     resuming before, at and after the model takes over writes the same journal. With rank warping
     the hyperparameters are learned on the normal scores of the first results among themselves,
     which a resume must recompute exactly."""
     pool: dict[str, int | str] = {"pool": 20000} if preset == "nb201" else {}
-    pool["warp"] = warp
+    pool["target"] = target
     whole = _bayesian_run(tmp_path / "whole", 30, PRESETS[preset], **pool)
     assert whole.finished == 30
     for budget in (5, 8, 13, 30):
@@ -230,9 +232,9 @@ def test_the_config_reaches_the_strategy_and_bad_values_are_refused(tmp_path: Pa
     search = strategy_for(load_config("nb201", [table, *keys]))
     assert isinstance(search, BayesianOptimisation)
     assert (search.pool_size, search.parents, search.model.starts) == (500, 2, 3)
-    assert search.warp is normal_scores
-    search = strategy_for(load_config("nb201", [table, *keys, "search.bayesian.warp=none"]))
-    assert isinstance(search, BayesianOptimisation) and search.warp is np.asarray
-    for bad in ("pool=0", "parents=-1", "starts=0", "warp=log"):
+    assert search.to_target is normal_scores
+    search = strategy_for(load_config("nb201", [table, *keys, "search.bayesian.target=raw"]))
+    assert isinstance(search, BayesianOptimisation) and search.to_target is np.asarray
+    for bad in ("pool=0", "parents=-1", "starts=0", "target=log"):
         with pytest.raises(ConfigError, match=f"search.bayesian.{bad.partition('=')[0]}"):
             load_config("nb201", [table, "search.strategy=bayesian", f"search.bayesian.{bad}"])

@@ -70,10 +70,10 @@ class BayesianConfig(_Section):
     parents: int = Field(default=5, ge=0)
     # Starting points of each marginal-likelihood fit (θ = 1, then random ones).
     starts: int = Field(default=3, ge=1)
-    # What the model learns: the fitnesses' normal scores (rank), or the raw fitnesses (none).
+    # What the model learns: the fitnesses' normal scores (rank), or the fitnesses themselves (raw).
     # On the NB201 table (tuning seeds 100-199, 150 evaluations) rank reaches a mean best of 84.89
-    # (the best cell in 99 runs of 100), none 84.87 (benchmarks/RESULTS.md, "Sixth round").
-    warp: Literal["rank", "none"] = "rank"
+    # (the best cell in 99 runs of 100), raw 84.87 (benchmarks/RESULTS.md, "Sixth round").
+    target: Literal["raw", "rank"] = "rank"
 
 
 class SearchObjective(_Section):
