@@ -114,10 +114,10 @@ class Driver:
     # The loop ----------------------------------------------------------------------------------
 
     def run(self) -> RunStatus:
-        self._resume()
-        if self.checkpoints is not None:
-            self.checkpoints.sweep(self.halving)
-        try:
+        try:  # the executor's workers are already running: a refused resume must close them too
+            self._resume()
+            if self.checkpoints is not None:
+                self.checkpoints.sweep(self.halving)
             while True:
                 self._fill()
                 if not self._in_flight:

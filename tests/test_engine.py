@@ -186,6 +186,35 @@ def test_a_duplicate_in_flight_waits_for_the_running_evaluation(tmp_path: Path) 
     assert second.cached and second.result == first.result
 
 
+def test_a_refused_resume_still_stops_the_workers(tmp_path: Path) -> None:
+    """A journal whose strategy snapshot does not fit is refused on resume, after the executor's
+    worker processes were started: the refusal must not leave them running."""
+    import sqlite3
+    from contextlib import closing
+
+    from evolution.executors.local import LocalExecutor
+    from evolution.journal import JournalError
+
+    path = tmp_path / FILENAME
+    journal = Journal.create(path)
+    strategy = RandomSearch(PRESETS["nb201"], seed=0, init_mutations=50)
+    Driver(strategy, InlineExecutor(ToyEvaluator()), journal, budget=3, seed=0).run()
+    journal.close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE strategy_snapshot SET state = '{}'")
+    journal = Journal.open(path)
+    executor = LocalExecutor(ToyEvaluator(), workers=2)
+    processes = [worker.process for worker in executor._workers]
+    assert all(process.is_alive() for process in processes)
+    try:
+        strategy = RandomSearch(PRESETS["nb201"], seed=0, init_mutations=50)
+        with pytest.raises(JournalError, match="does not fit"):
+            Driver(strategy, executor, journal, budget=6, seed=0).run()
+    finally:
+        journal.close()
+    assert not any(process.is_alive() for process in processes)
+
+
 def test_the_space_being_exhausted_stops_the_run_cleanly(tmp_path: Path) -> None:
     """A space of 3 architectures and a budget of 10: the run ends with what exists."""
     from motifs import Space
