@@ -173,7 +173,7 @@ def _writer_lock(folder: Path) -> RunLock:
         raise InputError(
             f"{folder}: cannot create the folder ({error.strerror or error}); use another -o folder"
         ) from None
-    return RunLock(folder, writer="hiernas fidelity", option="-o folder")
+    return RunLock(folder, writer="hiernas fidelity", option="-o folder", holds="measurement")
 
 
 def _check_empty(folder: Path) -> None:

@@ -35,11 +35,13 @@ UNLOCKED_ENV = "HIERNAS_NO_RUN_LOCK"
 class RunLock:
     """The writer's lock on a run directory; release it (or leave the ``with``) when done."""
 
-    def __init__(self, run_dir: Path, writer: str = "hiernas evolve", option: str = "--run-dir") -> None:
-        """``writer`` and ``option``: the command that writes the directory and its option naming
-        another one, for the refusal's line."""
+    def __init__(
+        self, run_dir: Path, writer: str = "hiernas evolve", option: str = "--run-dir", holds: str = "run"
+    ) -> None:
+        """``writer``, ``option`` and ``holds``: the command that writes the directory, its option
+        naming another one, and what the directory holds, for the refusal's line."""
         self.path = run_dir / LOCK_FILE
-        self.writer, self.option = writer, option
+        self.writer, self.option, self.holds = writer, option, holds
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -54,7 +56,7 @@ class RunLock:
             os.close(fd)
             if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise InputError(
-                    f"{self.path.parent}: another {self.writer} is writing this run ({holder}); "
+                    f"{self.path.parent}: another {self.writer} is writing this {self.holds} ({holder}); "
                     f"wait for it to end or stop it, or use another {self.option}"
                 ) from None
             if os.environ.get(UNLOCKED_ENV) == "1":

@@ -329,7 +329,7 @@ def test_a_second_measurement_on_a_locked_folder_is_refused(
         )
     assert code == 2, err
     assert out == "" and err.count("\n") == 1, err
-    refusal = f"hiernas: error: {folder}: another hiernas fidelity is writing this run (host "
+    refusal = f"hiernas: error: {folder}: another hiernas fidelity is writing this measurement (host "
     assert err.startswith(refusal), err
     assert f"pid {os.getpid()}" in err and err.rstrip().endswith("or use another -o folder"), err
     assert (
