@@ -95,12 +95,10 @@ class GuidedEvolution(TournamentEvolution):
         if (
             self.initial_asked < self.population_size
             or not len(self.population)
-            or len(self.train_fitness) < max(self.start_after, 2)
+            or len(self.train_genotypes) < max(self.start_after, 2)
         ):
             return super().ask()
-        self.fitted_on = refit(
-            self.predictor, self.train_genotypes, self.train_fitness, self.seed, self.fitted_on
-        )
+        self._refit()
         tournaments = numpy_rng(self.seed, "tournament", self.asked)
         mutations = python_rng(self.seed, "ask", self.asked)
         children, first = self._children(tournaments, mutations, self._best(self.parents))
@@ -109,16 +107,21 @@ class GuidedEvolution(TournamentEvolution):
             children, first = self._children(tournaments, mutations, None)
         if not children:
             children = [first]  # every candidate's network is known: the cache answers it for free
-        pick = 0
-        if len(children) > 1:
-            prediction = self.predictor.predict([child for child, _, _ in children])
-            pick = acquire(
-                prediction, self.acquisition, numpy_rng(self.seed, "acquire", self.asked), self.beta
-            )
+        pick = self._choose([child for child, _, _ in children]) if len(children) > 1 else 0
         child, winner, record = children[pick]
         self.asked += 1
         self.pending += 1
         return Proposal(child, "mutation", parent=self.population.ids[winner], mutation=record)
+
+    def _refit(self) -> None:
+        self.fitted_on = refit(
+            self.predictor, self.train_genotypes, self.train_fitness, self.seed, self.fitted_on
+        )
+
+    def _choose(self, children: list[Genotype]) -> int:
+        """The index of the child the acquisition prefers."""
+        prediction = self.predictor.predict(children)
+        return acquire(prediction, self.acquisition, numpy_rng(self.seed, "acquire", self.asked), self.beta)
 
     def _best(self, k: int) -> np.ndarray | None:
         """Population indices of the ``k`` fittest members (first joined first among equals), or

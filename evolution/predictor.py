@@ -85,18 +85,23 @@ class FitnessPredictor:
 
 
 def acquire(prediction: Prediction, acquisition: str, rng: np.random.Generator, beta: float = 1.0) -> int:
-    """The index of the candidate the acquisition prefers (first of equals).
+    """The index of the candidate the acquisition prefers (first of equals)."""
+    return int(np.argmax(scores(prediction, acquisition, rng, beta)))
+
+
+def scores(
+    prediction: Prediction, acquisition: str, rng: np.random.Generator, beta: float = 1.0
+) -> np.ndarray:
+    """Each candidate's value under the acquisition, higher preferred.
 
     ``mean``: exploit the ensemble mean. ``ucb``: mean + beta · spread, optimism where the members
-    disagree (BANANAS' independent-Thompson/UCB family). ``thompson``: the best candidate of one
-    ensemble member drawn at random, a sample of the posterior over fitness functions.
+    disagree (BANANAS' independent-Thompson/UCB family). ``thompson``: one ensemble member drawn at
+    random, a sample of the posterior over fitness functions.
     """
     if acquisition == "mean":
-        score = prediction.mean
-    elif acquisition == "ucb":
-        score = prediction.mean + beta * prediction.std
-    elif acquisition == "thompson":
-        score = prediction.members[int(rng.integers(len(prediction.members)))]
-    else:
-        raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
-    return int(np.argmax(score))
+        return prediction.mean
+    if acquisition == "ucb":
+        return prediction.mean + beta * prediction.std
+    if acquisition == "thompson":
+        return prediction.members[int(rng.integers(len(prediction.members)))]
+    raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
