@@ -1,6 +1,7 @@
 """Pareto search on NAS-Bench-201: hypervolume of the final front in (cifar10-val-12ep, params).
 
-Pareto evolution, random search and single-objective evolution each run ``--budget`` evaluations
+Pareto evolution, Pareto evolution guided by per-objective predictors (``search.predictor: {}``,
+evolution/guided_pareto.py), random search and single-objective evolution each run ``--budget`` evaluations
 on the table for every seed; each run's front (computed from its done evaluations, as ``hiernas
 status`` does) is scored by its hypervolume against the table's exact front, computed from all
 15,625 rows with hiernas's own parameter counts (NB201's network). They are computed once and cached
@@ -61,7 +62,17 @@ class CachedTable:
         return EvalResult.done(self.rows[arch] / 100, params=self.params[arch])
 
 
-def run(strategy: str, seed: int, evaluator: CachedTable, budget: int) -> list[tuple[float, float]]:
+# Each row: the registry's strategy and the search.predictor setting (None: unguided).
+ROWS = {
+    "pareto": ("pareto", None),
+    "pareto, guided": ("pareto", {}),
+    "random": ("random", None),
+    "evolution": ("evolution", None),
+}
+
+
+def run(row: str, seed: int, evaluator: CachedTable, budget: int) -> list[tuple[float, float]]:
+    strategy, predictor = ROWS[row]
     settings = {
         "population": 20,
         "tournament": 0.25,
@@ -69,6 +80,7 @@ def run(strategy: str, seed: int, evaluator: CachedTable, budget: int) -> list[t
         "init_mutations": 1000,
         "objectives": [{"name": "accuracy"}, {"name": "params", "direction": "min"}],
         "rl": {},
+        "predictor": predictor,
     }
     with tempfile.TemporaryDirectory() as scratch:
         journal = Journal.create(Path(scratch) / FILENAME)
@@ -91,6 +103,7 @@ def main() -> None:
     parser.add_argument("--table", type=Path, required=True)
     parser.add_argument("--seeds", default="0-19")
     parser.add_argument("--budget", type=int, default=150)
+    parser.add_argument("--only", nargs="+", choices=list(ROWS), help="these rows only")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache/hiernas/nb201-params.json")
     parser.add_argument(
         "--plot", type=Path, help="PNG of the exact front and each strategy's on the first seed"
@@ -107,7 +120,7 @@ def main() -> None:
     print("| strategy | HV ratio mean | std | min | max |")
     print("|---|---|---|---|---|")
     fronts = {"exact (all 15,625 cells)": [every[i] for i in front_indices(every)]}
-    for strategy in ("pareto", "random", "evolution"):
+    for strategy in args.only or ROWS:
         ratios = []
         for seed in seeds:
             points = run(strategy, seed, evaluator, args.budget)

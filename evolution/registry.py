@@ -91,16 +91,21 @@ def _pareto(space: Space, seed: int, settings: Mapping[str, Any]) -> Strategy:
     from evolution.pareto import ParetoEvolution
 
     objectives = settings.get("objectives") or DEFAULT_OBJECTIVES
-    return ParetoEvolution(
-        space,
-        seed=seed,
-        objectives=[Objective(o["name"], o.get("direction", "max"), o.get("unit", "")) for o in objectives],
-        constraints=parse_constraints(settings.get("constraints")),
-        population=settings["population"],
-        tournament=settings["tournament"],
-        aging=settings["aging"],
-        init_mutations=settings["init_mutations"],
-    )
+    pareto = {
+        "objectives": [
+            Objective(o["name"], o.get("direction", "max"), o.get("unit", "")) for o in objectives
+        ],
+        "constraints": parse_constraints(settings.get("constraints")),
+        "population": settings["population"],
+        "tournament": settings["tournament"],
+        "aging": settings["aging"],
+        "init_mutations": settings["init_mutations"],
+    }
+    if settings.get("predictor") is not None:
+        from evolution.guided_pareto import GuidedPareto
+
+        return GuidedPareto(space, seed=seed, **settings["predictor"], **pareto)
+    return ParetoEvolution(space, seed=seed, **pareto)
 
 
 @STRATEGIES.register("random")

@@ -41,8 +41,10 @@ def run_table_search(
     seed: int = 0,
     dedup: str = "reuse",
     aging: bool = False,
+    predictor: dict | None = None,
 ) -> RunStatus:
-    """One inline search on the table, into (or resuming) ``run_dir``."""
+    """One inline search on the table, into (or resuming) ``run_dir``; ``predictor``: the
+    search.predictor setting (None: unguided)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / FILENAME
     journal = Journal.open(path) if path.exists() else Journal.create(path)
@@ -52,6 +54,7 @@ def run_table_search(
         "aging": aging,
         "init_mutations": 100,
         "rl": {"update_every": 5},
+        "predictor": predictor,
     }
     try:
         search = make_strategy(strategy, PRESETS["nb201"], seed, settings)

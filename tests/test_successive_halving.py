@@ -18,7 +18,7 @@ from evolution.journal import FILENAME
 from evolution.successive_halving import Fidelity, Halving
 from hiernas.config import config_from_dict
 from hiernas.evaluators.factory import build_evaluator
-from hiernas.search import CHECKPOINTS, run_inline
+from hiernas.search import CHECKPOINTS, run_inline, strategy_for
 from motifs import Genotype
 
 # Rungs 3, 9, 27 (eta 3); a budget of 3 full-budget equivalents is 81 training steps.
@@ -198,11 +198,16 @@ def _proposals(run_dir: Path) -> list[tuple]:
         ).fetchall()
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "random", "pareto", "rl", "bayesian"])
+@pytest.mark.parametrize("strategy", ["evolution", "random", "pareto", "pareto+predictor", "rl", "bayesian"])
 def test_a_run_promotes_continues_checkpoints_and_spends_its_budget_in_equivalents(
     tmp_path: Path, strategy: str
 ) -> None:
-    config = config_from_dict(_config(strategy))
+    name, _, guided = strategy.partition("+")
+    settings = _config(name)
+    if guided:  # the models learn rung-0 results and rank children on the predicted front
+        settings["search"]["predictor"] = {"start_after": 3, "candidates": 10}
+    config = config_from_dict(settings)
+    assert (type(strategy_for(config)).__name__ == "GuidedPareto") == bool(guided)
     status, history = run_inline(config, build_evaluator(config), tmp_path)
     rows = _rows(tmp_path)
     cost = {0: 3, 1: 6, 2: 18}
@@ -259,7 +264,7 @@ def test_a_run_stopped_mid_promotion_resumes_into_the_uninterrupted_run(
     from evolution.driver import Driver
     from evolution.executors.inline import InlineExecutor
     from evolution.journal import Journal
-    from hiernas.search import fidelity_for, strategy_for
+    from hiernas.search import fidelity_for
 
     target = "lossy_stepped" if rank_by == "loss" else "stepped"
     config = config_from_dict(_config(strategy, budget=4, target=target, rank_by=rank_by))

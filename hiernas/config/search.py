@@ -124,6 +124,10 @@ class FidelityConfig(_Section):
     rank_by: Literal["fitness", "loss"] = "fitness"
 
 
+# Built-in strategies that take no search.predictor.
+IGNORE_PREDICTOR = ("random", "rl", "bayesian")
+
+
 class SearchConfig(_Section):
     strategy: Annotated[str, _registered(STRATEGIES)] = "evolution"
     # Initial population size P (the paper: 200).
@@ -139,7 +143,8 @@ class SearchConfig(_Section):
     # A mutated child whose network was evaluated before (a dead edge or unused motif changed):
     # join the population as an individual of its own, or drop it (see evolution/tournament.py).
     neutral: Literal["join", "drop"] = "drop"
-    # Unset: the paper's evolution. Set (even to {}): guided evolution, see PredictorConfig.
+    # Unset: the paper's evolution. Set (even to {}): guided evolution (or guided pareto, or local
+    # search in predicted order), see PredictorConfig.
     predictor: PredictorConfig | None = None
     rl: RLConfig = RLConfig()
     local: LocalConfig = LocalConfig()
@@ -193,6 +198,17 @@ class SearchConfig(_Section):
     @classmethod
     def _dedup_off(cls, value: Any) -> Any:
         return "off" if value is False else value  # YAML 1.1 reads a bare off as false
+
+    @model_validator(mode="after")
+    def _predictor_is_read(self) -> Self:
+        # Evolution, pareto and local search read search.predictor (plug-ins may too); these
+        # built-in strategies would silently ignore it.
+        if self.predictor is not None and self.strategy in IGNORE_PREDICTOR:
+            raise ValueError(
+                f"predictor: the {self.strategy} strategy does not use a predictor (evolution, pareto "
+                f"and local do); remove search.predictor"
+            )
+        return self
 
 
 class ExecutorConfig(_Section):
