@@ -39,7 +39,7 @@ from hiernas.run_dir import write_atomically
 from hiernas.run_lock import LOCK_FILE, RunLock
 from motifs import Genotype, Space, sample
 from motifs.canonical import canonical_key
-from motifs.enumeration import space_size
+from motifs.enumeration import all_genotypes, space_size
 
 SETTINGS_FILE = "fidelity.json"
 RESULTS_FILE = "results.jsonl"
@@ -49,13 +49,16 @@ RESULTS_FILE = "results.jsonl"
 # trains, and at least 200,000 trainings. A larger sample cannot be served by one measurement; an
 # unbounded one (--sample 10**12) sampled without end, never saying why.
 MAX_SAMPLE = 100_000
+# A space of at most this many genotypes is listed whole to count its distinct architectures
+# (NB201's 15,625 cells: about 1 s), so that an unservable sample is refused before any draw.
+COUNTED_WHOLE = 20_000
 
 
 def check_sample(space: Space, count: int) -> None:
-    """Refuse a sample that cannot be served: above ``MAX_SAMPLE``, or above the number of genotypes
-    the space holds, an upper bound on its distinct architectures (NB201's cell: 5**6 = 15,625),
-    which ``sample_genotypes`` would otherwise find out only after 100 draws per genotype asked
-    for (hours at a few ms per draw)."""
+    """Refuse a sample that cannot be served: above ``MAX_SAMPLE``, above the number of genotypes
+    the space holds, or, for a space small enough to list, above its distinct architectures
+    (NB201's cell: 5**6 = 15,625 genotypes, 8,765 architectures), which ``sample_genotypes`` would
+    otherwise find out only after 100 draws per genotype asked for (hours at a few ms per draw)."""
     if count > MAX_SAMPLE:
         raise InputError(
             f"--sample: {count} genotypes; at most {MAX_SAMPLE:,} (each is sampled before the first "
@@ -64,6 +67,13 @@ def check_sample(space: Space, count: int) -> None:
     genotypes = space_size(space)
     if count > genotypes:
         raise InputError(f"--sample: {count} genotypes, but the space holds only {genotypes:,}")
+    if genotypes <= COUNTED_WHOLE:
+        distinct = len({canonical_key(genotype) for genotype in all_genotypes(space)})
+        if count > distinct:
+            raise InputError(
+                f"--sample: {count} architectures, but the space's {genotypes:,} genotypes make only "
+                f"{distinct:,} distinct ones"
+            )
 
 
 def sample_genotypes(config: RunConfig, count: int, seed: int) -> list[tuple[str, Genotype]]:

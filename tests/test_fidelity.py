@@ -351,6 +351,8 @@ def test_a_second_measurement_on_a_locked_folder_is_refused(
         ("hierarchical", 10**12, "--sample: 1000000000000 genotypes; at most 100,000"),
         # NB201's cell holds 5**6 genotypes: the space ran out only after 1.6 million draws (hours)
         ("nb201", 15_626, "--sample: 15626 genotypes, but the space holds only 15,625"),
+        # isomorphic cells and dead edges: 15,625 genotypes are 8,765 architectures (876,600 draws first)
+        ("nb201", 8_766, "--sample: 8766 architectures, but the space's 15,625 genotypes make only 8,765"),
     ],
 )
 def test_a_sample_that_cannot_be_served_is_refused_at_once(
