@@ -25,7 +25,7 @@ network's first result is the one the model learns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,8 @@ class BayesianOptimisation(ProposalCounts):
         self.asked = 0
         self.initial_asked = 0
         self.in_flight: dict[str, int] = {}
-        self._pool: tuple[list[Genotype], list[str], np.ndarray] | None = None  # derivable, never saved
+        self._pool: Candidates | None = None  # derivable, never saved
+        self._near: tuple[tuple[int, ...], Candidates] | None = None  # the parents' neighbours, by parents
         self._reset_history()
 
     def _reset_history(self) -> None:
@@ -121,21 +122,24 @@ class BayesianOptimisation(ProposalCounts):
         self.model.condition(codes, target)
         return target
 
-    def _candidates(self) -> tuple[list[Genotype], list[str], np.ndarray]:
-        """The pool (built once), plus the neighbours of the fittest networks when it is sampled."""
+    def _candidates(self) -> Candidates:
+        """The pool (built once), plus the neighbours of the fittest networks when it is sampled
+        (made again only when the fittest change)."""
         if self._pool is None:
             if self.whole_space:
-                listed = list(all_genotypes(self.space))
+                listed = all_genotypes(self.space)
             else:
                 rng = python_rng(self.seed, "pool")
-                listed = [sample(self.space, rng, self.init_mutations) for _ in range(self.pool_size)]
-            self._pool = _distinct(listed)
-        genotypes, keys, codes = self._pool
+                listed = (sample(self.space, rng, self.init_mutations) for _ in range(self.pool_size))
+            self._pool = _distinct((genotype, canonical_key(genotype)) for genotype in listed)
         if self.whole_space or not self.parents:
             return self._pool
         order = sorted(range(len(self.train_fitness)), key=lambda k: -self.train_fitness[k])[: self.parents]
-        near = [n[0] for k in order for n in neighbours(self.train_genotypes[k])]
-        near_genotypes, near_keys, near_codes = _distinct(near)
+        parents = tuple(order)
+        if self._near is None or self._near[0] != parents:
+            near = ((child, key) for k in parents for child, key, _ in neighbours(self.train_genotypes[k]))
+            self._near = parents, _distinct(near)
+        (genotypes, keys, codes), (near_genotypes, near_keys, near_codes) = self._pool, self._near[1]
         return genotypes + near_genotypes, keys + near_keys, np.concatenate([codes, near_codes])
 
     def tell(
@@ -171,11 +175,15 @@ def normal_scores(values: np.ndarray) -> np.ndarray:
 TARGETS = {"rank": normal_scores, "raw": np.asarray}
 
 
-def _distinct(genotypes: list[Genotype]) -> tuple[list[Genotype], list[str], np.ndarray]:
-    """The first genotype of each network (canonical key), its key, and its slot codes."""
+# Candidate networks: genotypes, their canonical keys and their slot codes, row for row.
+Candidates = tuple[list[Genotype], list[str], np.ndarray]
+
+
+def _distinct(keyed: Iterable[tuple[Genotype, str]]) -> Candidates:
+    """The first genotype of each network (by its canonical key, given), its key, and its codes."""
     kept: dict[str, Genotype] = {}
-    for genotype in genotypes:
-        kept.setdefault(canonical_key(genotype), genotype)
+    for genotype, key in keyed:
+        kept.setdefault(key, genotype)
     listed = list(kept.values())
     codes = np.stack([slot_codes(g) for g in listed]) if listed else np.zeros((0, 0), dtype=np.int16)
     return listed, list(kept), codes

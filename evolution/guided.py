@@ -124,13 +124,9 @@ class GuidedEvolution(TournamentEvolution):
         return acquire(prediction, self.acquisition, numpy_rng(self.seed, "acquire", self.asked), self.beta)
 
     def _best(self, k: int) -> np.ndarray | None:
-        """Population indices of the ``k`` fittest members (first joined first among equals), or
-        None for tournament selection (k = 0)."""
-        if not k:
-            return None
-        population = self.population
-        fitness = population._fitness[population.start : len(population.ids)]
-        return population.start + np.argsort(-fitness, kind="stable")[:k]
+        """Population indices of the ``k`` members the population ranks first (the fittest; for
+        pareto, a tournament's order), or None for tournament selection (k = 0)."""
+        return self.population.best(k) if k else None
 
     def _children(
         self, tournaments: np.random.Generator, mutations: random.Random, parents: np.ndarray | None

@@ -90,19 +90,6 @@ class GuidedPareto(GuidedEvolution, ParetoEvolution):
         )
         return best_against_front(predicted, self.front)
 
-    def _best(self, k: int) -> np.ndarray | None:
-        """The ``k`` members a tournament would rank first: highest rung, lowest Pareto rank, then
-        largest crowding distance (first joined first among equals)."""
-        if not k:
-            return None
-        population = self.population
-        order = population.order()
-        ranked = sorted(
-            range(len(population)),
-            key=lambda a: (-population.rungs[population.start + a], order[a][0], -order[a][1]),
-        )
-        return population.start + np.asarray(ranked[:k], dtype=int)
-
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x >= y for x, y in zip(a, b, strict=True)) and tuple(a) != tuple(b)

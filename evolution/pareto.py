@@ -25,8 +25,10 @@ full-budget one's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from evolution.evaluation import EvalResult
 from evolution.front import (
@@ -102,10 +104,17 @@ class ParetoPopulation:
         """Index of the best of ``size`` members drawn without replacement: highest rung, then
         lowest rank, then largest crowding distance; the first drawn wins ties."""
         aspirants = rng.choice(len(self), size=size, replace=False)
-        order = self.order()
-        rungs = self.rungs
-        best = min(aspirants, key=lambda a: (-rungs[self.start + a], order[a][0], -order[a][1]))
-        return self.start + int(best)
+        return self.start + int(min(aspirants, key=self._precedence()))
+
+    def best(self, k: int) -> np.ndarray:
+        """Indices of the ``k`` live members a tournament ranks first (first joined first among equals)."""
+        return self.start + np.asarray(sorted(range(len(self)), key=self._precedence())[:k], dtype=int)
+
+    def _precedence(self) -> Callable[[int], tuple[int, int, float]]:
+        """Sort key of a live member (by its offset from ``start``): highest rung, then lowest rank,
+        then largest crowding distance."""
+        order, rungs, start = self.order(), self.rungs, self.start
+        return lambda a: (-rungs[start + a], order[a][0], -order[a][1])
 
 
 class ParetoEvolution(TournamentEvolution):

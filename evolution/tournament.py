@@ -91,6 +91,11 @@ class Population:
         aspirants = aspirants[rungs == rungs.max()]
         return int(aspirants[np.argmax(self._fitness[aspirants])])
 
+    def best(self, k: int) -> np.ndarray:
+        """Indices of the ``k`` fittest live members (first joined first among equals)."""
+        fitness = self._fitness[self.start : len(self.ids)]
+        return self.start + np.argsort(-fitness, kind="stable")[:k]
+
 
 class TournamentEvolution:
     name = "evolution"
