@@ -64,7 +64,7 @@ class RunLock:
             raise InputError(
                 f"{self.path.parent}: cannot lock the run directory ({error.strerror}); this filesystem "
                 f"has no working locks. Run on one that has, or set {UNLOCKED_ENV}=1 if you make sure "
-                f"that only one {self.writer} writes this run"
+                f"that only one {self.writer} writes this {self.holds}"
             ) from None
         note = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
         os.ftruncate(fd, 0)
